@@ -1,0 +1,167 @@
+/* Scheduling: the run queue, parking and waking, and the checkpoints.
+ *
+ * Runnable tasks run in batches (Trio's model): a batch holds every task that
+ * was runnable when it started, in the order the policy chose; a task made
+ * runnable meanwhile waits for the next batch. Within a batch a task that
+ * yields switches straight to the next task of the batch, without a trip
+ * through the scheduler: one context switch per yield. */
+#include "internal.h"
+
+#include <stdio.h>
+
+int tr__queue_reserve(tr__run *r, size_t tasks) {
+    if (tasks <= r->queue_cap) return 0;
+    size_t cap = r->queue_cap ? r->queue_cap : 16;
+    while (cap < tasks) cap *= 2;
+    tr_task **q = tr__realloc(r, r->runq, cap * sizeof *q);
+    if (!q) return -ENOMEM;
+    r->runq = q;
+    tr_task **b = tr__realloc(r, r->batch, cap * sizeof *b);
+    if (!b) return -ENOMEM;
+    r->batch = b;
+    r->queue_cap = cap;
+    return 0;
+}
+
+void tr__make_runnable(tr__run *r, tr_task *t) {
+    t->state = TR__RUNNABLE;
+    r->runq[r->runq_len++] = t;
+}
+
+static _Noreturn void stack_overflow(const tr_task *t) {
+    fprintf(stderr, "ctrio: stack overflow in task '%s' (#%llu): its stack of %zu bytes "
+                    "overflowed into a neighbour (detected by canary); give it a larger "
+                    "stack_size_bytes\n",
+            t->name, (unsigned long long)t->id, t->stack.size);
+    abort();
+}
+
+/* cur has been queued or blocked: run the next task of the batch, or go back
+ * to the scheduler when the batch is done. Returns when cur runs again. */
+void tr__switch_away(tr__run *r, tr_task *cur) {
+    if (cur->stack.canary && TR__UNLIKELY(*cur->stack.canary != TR__CANARY)) stack_overflow(cur);
+    if (r->batch_pos < r->batch_len) {
+        tr_task *next = r->batch[r->batch_pos++];
+        next->state = TR__RUNNING;
+        r->current = next;
+        tr__ctx_switch(&cur->ctx, &next->ctx);
+    } else {
+        r->current = NULL;
+        tr__ctx_switch(&cur->ctx, &r->sched_ctx);
+    }
+}
+
+void tr__wake(tr__run *r, tr_task *t, int value) {
+    t->abort_fn = NULL;
+    t->wake_value = value;
+    tr__make_runnable(r, t);
+}
+
+/* Cancellation reached a blocked task: its abort function runs exactly once. */
+void tr__try_abort(tr__run *r, tr_task *t) {
+    tr_abort_fn fn = t->abort_fn;
+    if (t->state != TR__BLOCKED || !fn) return;
+    t->abort_fn = NULL;
+    if (fn(t->abort_ctx, t) == TR_ABORT_SUCCEEDED) tr__wake(r, t, -ECANCELED);
+}
+
+int tr__park(tr__run *r, tr_task *t, tr_abort_fn fn, void *ctx) {
+    t->abort_fn = fn;
+    t->abort_ctx = ctx;
+    t->state = TR__BLOCKED;
+    t->wait_file = tr__site_file;
+    t->wait_line = tr__site_line;
+    if (tr__task_cancelled(t)) tr__try_abort(r, t);
+    tr__switch_away(r, t);
+    return t->wake_value;
+}
+
+tr_time tr__now(tr__run *r) { return r->clock->now(r->clock_ctx); }
+
+/* ---- public: blocking and waking ------------------------------------- */
+
+#undef tr_wait_task_rescheduled
+int tr_wait_task_rescheduled(tr_abort_fn abort_fn, void *ctx) {
+    tr_task *t = tr__need_task("tr_wait_task_rescheduled");
+    return tr__park(t->run, t, abort_fn, ctx);
+}
+
+void tr_reschedule(tr_task *task, int value) {
+    TR__REQUIRE(task && task->state == TR__BLOCKED, "tr_reschedule",
+                "task '%s' is not blocked", task ? task->name : "(null)");
+    tr__wake(task->run, task, value);
+}
+
+/* ---- public: checkpoints --------------------------------------------- */
+
+static void yield(tr_task *t) {
+    tr__make_runnable(t->run, t);
+    tr__switch_away(t->run, t);
+}
+
+#undef tr_checkpoint
+int tr_checkpoint(void) {
+    tr_task *t = tr__need_task("tr_checkpoint");
+    yield(t);
+    return tr__task_cancelled(t) ? -ECANCELED : 0;
+}
+
+#undef tr_checkpoint_if_cancelled
+int tr_checkpoint_if_cancelled(void) {
+    tr_task *t = tr__need_task("tr_checkpoint_if_cancelled");
+    if (!tr__task_cancelled(t)) return 0;
+    yield(t);
+    return -ECANCELED;
+}
+
+#undef tr_cancel_shielded_checkpoint
+int tr_cancel_shielded_checkpoint(void) {
+    yield(tr__need_task("tr_cancel_shielded_checkpoint"));
+    return 0;
+}
+
+/* ---- public: sleeping ------------------------------------------------ */
+
+static int sleep_abort(void *ctx, tr_task *t) {
+    (void)ctx;
+    tr__heap_remove(&t->run->heap, &t->sleep_timer);
+    return TR_ABORT_SUCCEEDED;
+}
+
+static int forever_abort(void *ctx, tr_task *t) {
+    (void)ctx;
+    (void)t;
+    return TR_ABORT_SUCCEEDED;
+}
+
+static int sleep_until(tr_task *t, tr_time when) {
+    tr__run *r = t->run;
+    if (when <= tr__now(r)) {
+        yield(t);
+        return tr__task_cancelled(t) ? -ECANCELED : 0;
+    }
+    tr__heap_insert(r, &t->sleep_timer, when);
+    return tr__park(r, t, sleep_abort, NULL);
+}
+
+#undef tr_sleep_until
+int tr_sleep_until(tr_time when) { return sleep_until(tr__need_task("tr_sleep_until"), when); }
+
+#undef tr_sleep
+int tr_sleep(tr_duration d) {
+    tr_task *t = tr__need_task("tr_sleep");
+    if (d < 0) return -EINVAL;
+    if (d == 0) {
+        yield(t);
+        return tr__task_cancelled(t) ? -ECANCELED : 0;
+    }
+    return sleep_until(t, tr_time_add(tr__now(t->run), d));
+}
+
+#undef tr_sleep_forever
+int tr_sleep_forever(void) {
+    tr_task *t = tr__need_task("tr_sleep_forever");
+    return tr__park(t->run, t, forever_abort, NULL);
+}
+
+tr_time tr_current_time(void) { return tr__now(tr__need_run("tr_current_time")); }

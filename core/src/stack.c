@@ -1,0 +1,248 @@
+/* Task stacks: mmap'd slabs of equal regions, cached per thread.
+ *
+ * The kernel allows vm.max_map_count mappings (65530 by default) and every
+ * guard page splits a mapping in two, so one guard page per stack cannot reach
+ * 1,000,000 tasks. The trade-off made here:
+ *   - the first stacks of a process (up to max_map_count / 8 of them) come
+ *     from guarded slabs: [meta][guard][region][guard][region]...; overflowing
+ *     such a stack dies with SIGSEGV;
+ *   - past that budget, slabs have one guard page at the bottom and none
+ *     between regions: [guard][meta][region][region]... The top word of each
+ *     region is a canary that the region above overflows into first, and the
+ *     scheduler checks it on every switch away from a task, aborting with a
+ *     message that names the task. Such an overflow is detected, not
+ *     prevented.
+ * A task's struct lives at the top of its region, so a task that blocks at
+ * once costs one resident page. Regions are never zeroed; when a slab is
+ * created the top page of every region is faulted in with one
+ * MADV_POPULATE_WRITE each (a first-touch fault costs ~4x more on VMs). */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <threads.h>
+#include <unistd.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+#define SLAB_BYTES ((size_t)8 << 20)    /* target size of an unguarded slab */
+#define GUARDED_REGIONS 16              /* regions per guarded slab */
+#define CACHE_BYTES ((size_t)32 << 20)  /* slab bytes a thread keeps between runs */
+
+typedef struct tr__slab {
+    struct tr__slab *next;  /* the pool's slabs */
+    char *map;              /* the mapping */
+    size_t map_len;         /* its length */
+    size_t nregions;        /* regions in the slab */
+    bool guarded;           /* a guard page below every region */
+} tr__slab;
+
+/* Free regions of one size. */
+typedef struct tr__pool {
+    struct tr__pool *next;  /* the thread's pools */
+    size_t size;            /* usable region size, a page multiple */
+    tr__slab *slabs;        /* every slab of this size */
+    char *free_top;         /* top of the most recently freed region */
+    size_t free_count;      /* regions on the free list */
+} tr__pool;
+
+void *(*tr__stack_mmap_hook)(size_t len);
+
+static _Thread_local tr__pool *pools;
+static atomic_long guarded_budget = -1;
+static tss_t cache_key;
+static once_flag cache_once = ONCE_FLAG_INIT;
+
+static size_t page_size(void) {
+    static size_t ps;
+    if (!ps) ps = (size_t)sysconf(_SC_PAGESIZE);
+    return ps;
+}
+
+size_t tr__stack_round(size_t size) {
+    size_t ps = page_size();
+    if (size < 4 * ps) size = 4 * ps;
+    return (size + ps - 1) & ~(ps - 1);
+}
+
+/* The free-list link and slab pointer of a free region sit at its top,
+ * where the task struct goes once it is in use. */
+typedef struct free_link {
+    char *next_top;
+    tr__slab *slab;
+} free_link;
+#define LINK_OF(top) ((free_link *)((top) - 64 - sizeof(free_link)))
+
+static long budget_init(void) {
+    long v = 65530;
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+    if (f) {
+        if (fscanf(f, "%ld", &v) != 1) v = 65530;
+        fclose(f);
+    }
+    return v / 8;
+}
+
+/* Takes n regions of the guarded budget, or returns false. */
+static bool take_guarded(long n) {
+    long cur = atomic_load(&guarded_budget);
+    if (cur < 0) {
+        long init = budget_init();
+        atomic_compare_exchange_strong(&guarded_budget, &cur, init);
+        cur = atomic_load(&guarded_budget);
+    }
+    while (cur >= n)
+        if (atomic_compare_exchange_weak(&guarded_budget, &cur, cur - n)) return true;
+    return false;
+}
+
+static void *map_slab(size_t len) {
+    if (tr__stack_mmap_hook) return tr__stack_mmap_hook(len);
+    return mmap(NULL, len, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+}
+
+static char *region_lo(const tr__slab *s, size_t size, size_t i) {
+    size_t ps = page_size();
+    if (s->guarded) return s->map + ps + i * (size + ps) + ps;
+    return s->map + 2 * ps + i * size;
+}
+
+/* Faults in the top page of a region and writes its canary. */
+static void prefault_top(char *top) {
+    size_t ps = page_size();
+    (void)madvise(top - ps, ps, MADV_POPULATE_WRITE);
+    ((uint64_t *)top)[-1] = TR__CANARY;
+}
+
+static int slab_protect(tr__slab *s, size_t size) {
+    size_t ps = page_size();
+    if (!s->guarded) return mprotect(s->map, ps, PROT_NONE);
+    for (size_t i = 0; i < s->nregions; i++)
+        if (mprotect(region_lo(s, size, i) - ps, ps, PROT_NONE) != 0) return -1;
+    return 0;
+}
+
+static int pool_grow(tr__pool *p) {
+    size_t ps = page_size();
+    bool guarded = take_guarded(GUARDED_REGIONS);
+    size_t n = guarded ? GUARDED_REGIONS : (SLAB_BYTES / p->size ? SLAB_BYTES / p->size : 1);
+    size_t len = guarded ? ps + n * (p->size + ps) : 2 * ps + n * p->size;
+    char *map = map_slab(len);
+    if (map == MAP_FAILED) goto fail;
+    tr__slab *s = (tr__slab *)(map + (guarded ? 0 : ps));
+    *s = (tr__slab){.next = p->slabs, .map = map, .map_len = len, .nregions = n,
+                    .guarded = guarded};
+    if (slab_protect(s, p->size) != 0) {
+        munmap(map, len);
+        goto fail;
+    }
+    (void)madvise(map, len, MADV_NOHUGEPAGE);
+    /* The word below region 0 of an unguarded slab is the meta page's last. */
+    if (!guarded) ((uint64_t *)(map + 2 * ps))[-1] = TR__CANARY;
+    p->slabs = s;
+    for (size_t i = n; i-- > 0;) {
+        char *top = region_lo(s, p->size, i) + p->size;
+        prefault_top(top);
+        *LINK_OF(top) = (free_link){.next_top = p->free_top, .slab = s};
+        p->free_top = top;
+        p->free_count++;
+    }
+    return 0;
+fail:
+    if (guarded) atomic_fetch_add(&guarded_budget, GUARDED_REGIONS);
+    return -ENOMEM;
+}
+
+static void release_all(void *unused);
+
+static void cache_key_init(void) { (void)tss_create(&cache_key, release_all); }
+
+static tr__pool *pool_for(size_t size) {
+    for (tr__pool *p = pools; p; p = p->next)
+        if (p->size == size) return p;
+    call_once(&cache_once, cache_key_init);
+    /* The pool header lives in its own small mapping: it outlives runs and
+     * must not go through a run's allocator. */
+    tr__pool *p = mmap(NULL, sizeof *p, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    *p = (tr__pool){.next = pools, .size = size};
+    pools = p;
+    (void)tss_set(cache_key, p);
+    return p;
+}
+
+int tr__stack_get(size_t size, tr__stack *out) {
+    tr__pool *p = pool_for(size);
+    if (!p) return -ENOMEM;
+    if (!p->free_top && pool_grow(p) != 0) return -ENOMEM;
+    char *top = p->free_top;
+    free_link *l = LINK_OF(top);
+    p->free_top = l->next_top;
+    p->free_count--;
+    out->lo = top - size;
+    out->size = size;
+    out->slab = l->slab;
+    out->canary = l->slab->guarded ? NULL : (const uint64_t *)out->lo - 1;
+    return 0;
+}
+
+void tr__stack_put(const tr__stack *s) {
+    tr__pool *p = pool_for(s->size);
+    char *top = s->lo + s->size;
+    ((uint64_t *)top)[-1] = TR__CANARY;
+    *LINK_OF(top) = (free_link){.next_top = p->free_top, .slab = s->slab};
+    p->free_top = top;
+    p->free_count++;
+}
+
+static void unmap_slab(tr__slab *s) {
+    if (s->guarded) atomic_fetch_add(&guarded_budget, (long)s->nregions);
+    munmap(s->map, s->map_len);
+}
+
+/* Keeps at most CACHE_BYTES of slabs per pool (all regions must be free:
+ * called when no run is active on this thread). */
+void tr__stack_trim(void) {
+    for (tr__pool *p = pools; p; p = p->next) {
+        size_t kept = 0;
+        tr__slab **link = &p->slabs;
+        p->free_top = NULL;
+        p->free_count = 0;
+        while (*link) {
+            tr__slab *s = *link;
+            if (kept + s->map_len > CACHE_BYTES && kept > 0) {
+                *link = s->next;
+                unmap_slab(s);
+                continue;
+            }
+            kept += s->map_len;
+            for (size_t i = s->nregions; i-- > 0;) {
+                char *top = region_lo(s, p->size, i) + p->size;
+                *LINK_OF(top) = (free_link){.next_top = p->free_top, .slab = s};
+                p->free_top = top;
+                p->free_count++;
+            }
+            link = &s->next;
+        }
+    }
+}
+
+/* Thread exit: unmap everything this thread cached. */
+static void release_all(void *unused) {
+    (void)unused;
+    while (pools) {
+        tr__pool *p = pools;
+        pools = p->next;
+        while (p->slabs) {
+            tr__slab *s = p->slabs;
+            p->slabs = s->next;
+            unmap_slab(s);
+        }
+        munmap(p, sizeof *p);
+    }
+}

@@ -1,0 +1,121 @@
+/* The run's deadlines: a binary min-heap keyed by (deadline, sequence
+ * number), so equal deadlines fire in the order they were set and the order
+ * never depends on addresses. Each timer knows its index: removal and
+ * re-keying are O(log n). */
+#include "internal.h"
+
+static bool before(const tr__timer *a, const tr__timer *b) {
+    return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
+}
+
+static void place(tr__heap *h, size_t i, tr__timer *t) {
+    h->items[i] = t;
+    t->heap_index = i;
+}
+
+static void sift_up(tr__heap *h, size_t i) {
+    tr__timer *t = h->items[i];
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!before(t, h->items[parent])) break;
+        place(h, i, h->items[parent]);
+        i = parent;
+    }
+    place(h, i, t);
+}
+
+static void sift_down(tr__heap *h, size_t i) {
+    tr__timer *t = h->items[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= h->len) break;
+        if (c + 1 < h->len && before(h->items[c + 1], h->items[c])) c++;
+        if (!before(h->items[c], t)) break;
+        place(h, i, h->items[c]);
+        i = c;
+    }
+    place(h, i, t);
+}
+
+void tr__heap_reserve(tr__run *r, size_t n) {
+    tr__heap *h = &r->heap;
+    if (n <= h->cap) return;
+    size_t cap = h->cap ? h->cap : 64;
+    while (cap < n) cap *= 2;
+    tr__timer **items = tr__realloc(r, h->items, cap * sizeof *items);
+    if (!items) return;
+    h->items = items;
+    h->cap = cap;
+}
+
+static void overflow_push(tr__heap *h, tr__timer *t) {
+    t->heap_index = TR__IN_OVERFLOW;
+    t->ovf_prev = NULL;
+    t->ovf_next = h->overflow;
+    if (h->overflow) h->overflow->ovf_prev = t;
+    h->overflow = t;
+}
+
+static void overflow_unlink(tr__heap *h, tr__timer *t) {
+    if (t->ovf_prev) t->ovf_prev->ovf_next = t->ovf_next;
+    else h->overflow = t->ovf_next;
+    if (t->ovf_next) t->ovf_next->ovf_prev = t->ovf_prev;
+    t->heap_index = TR__NOT_IN_HEAP;
+}
+
+void tr__heap_insert(tr__run *r, tr__timer *t, tr_time deadline) {
+    tr__heap *h = &r->heap;
+    t->deadline = deadline;
+    t->seq = h->next_seq++;
+    if (h->len == h->cap) tr__heap_reserve(r, h->len + 1);
+    if (h->len == h->cap) {
+        overflow_push(h, t);
+        return;
+    }
+    h->items[h->len] = t;
+    t->heap_index = h->len++;
+    sift_up(h, t->heap_index);
+}
+
+tr__timer *tr__heap_min(const tr__heap *h) {
+    tr__timer *best = h->len ? h->items[0] : NULL;
+    for (tr__timer *t = h->overflow; t; t = t->ovf_next)
+        if (!best || before(t, best)) best = t;
+    return best;
+}
+
+void tr__heap_remove(tr__heap *h, tr__timer *t) {
+    size_t i = t->heap_index;
+    if (i == TR__NOT_IN_HEAP) return;
+    if (i == TR__IN_OVERFLOW) {
+        overflow_unlink(h, t);
+        return;
+    }
+    t->heap_index = TR__NOT_IN_HEAP;
+    tr__timer *last = h->items[--h->len];
+    if (i == h->len) return;
+    place(h, i, last);
+    if (i > 0 && before(last, h->items[(i - 1) / 2]))
+        sift_up(h, i);
+    else
+        sift_down(h, i);
+}
+
+/* A timer already set gets a new deadline (and a new sequence number: it
+ * now ties as if set last). */
+void tr__heap_rekey(tr__run *r, tr__timer *t, tr_time deadline) {
+    tr__heap *h = &r->heap;
+    size_t i = t->heap_index;
+    t->deadline = deadline;
+    t->seq = h->next_seq++;
+    if (i == TR__IN_OVERFLOW) return;
+    if (i > 0 && before(t, h->items[(i - 1) / 2]))
+        sift_up(h, i);
+    else
+        sift_down(h, i);
+}
+
+void tr__heap_free(tr__run *r) {
+    tr__free(r, r->heap.items);
+    r->heap = (tr__heap){0};
+}
