@@ -99,8 +99,8 @@ enum tr_error_code {
  * static. */
 TR_API const char *tr_strerror(int code);
 
-/* The symbolic name of a code ("ECANCELED", "TR_EDEADLOCK"), or NULL when
- * ctrio does not know it. */
+/* The symbolic name of a code ("ECANCELED", "TR_EDEADLOCK", and on glibc any
+ * errno name such as "EIO"), or NULL when the code has none. */
 TR_API const char *tr_error_name(int code);
 
 /* ------------------------------------------------------------------------ */
@@ -135,7 +135,8 @@ TR_API extern const tr_clock tr_system_clock;
  * runs. Each batch holds every task that became runnable before the batch
  * started; a task made runnable during a batch runs in the next one. */
 typedef struct tr_sched_policy {
-    /* Permute batch[0..n) in place. NULL keeps FIFO order. */
+    /* Permute batch[0..n) in place. Called for every batch of two or more
+     * tasks (a lone task needs no decision). NULL keeps FIFO order. */
     void (*order_batch)(void *ctx, tr_task **batch, size_t n);
 } tr_sched_policy;
 
@@ -364,7 +365,8 @@ TR_API int tr_started(void *value);
  * inside the nursery: a failure (< 0) cancels the children as a failing
  * child would. Returns the first real failure (the body's or a child's);
  * otherwise -ECANCELED if a cancellation reached the nursery and its scope
- * did not absorb it; otherwise 0. Every failure is kept: see
+ * did not absorb it; otherwise body_rc (0 or a positive result of the body,
+ * passed through). Every failure is kept: see
  * tr_nursery_failures. Checkpoint (a schedule point always; a cancel point
  * while children remain, where cancellation is passed on to them). */
 TR_API TR_NODISCARD int tr_nursery_join(tr_nursery *n, int body_rc);
