@@ -1,0 +1,577 @@
+/* tr_run, tasks, checkpoints, sleeping, scheduler policy and error names. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+
+#include "ctrio.h"
+#include "test_util.h"
+#include "vclock.h"
+
+/* ---- tr_run's result ---------------------------------------------------- */
+
+static int return_arg(void *arg) {
+    return (int)(intptr_t)arg;
+}
+
+START_TEST(test_run_returns_main_result) {
+    tr_time end = -1;
+    ck_assert_int_eq(tr_test_run(return_arg, (void *)(intptr_t)0, &end), 0);
+    ck_assert_int_eq(end, 0);
+    ck_assert_int_eq(tr_test_run(return_arg, (void *)(intptr_t)42, NULL), 42);
+    ck_assert_int_eq(tr_test_run(return_arg, (void *)(intptr_t)7, NULL), 7);
+}
+END_TEST
+
+START_TEST(test_run_propagates_main_failure) {
+    tr_run_opts o = {.quiet = true};
+    ck_assert_int_eq(tr_test_run_opts(return_arg, (void *)(intptr_t)-EPIPE, &o, 0, NULL),
+                     -EPIPE);
+    ck_assert_int_eq(tr_test_run_opts(return_arg, (void *)(intptr_t)TR_EBROKEN, &o, 0, NULL),
+                     TR_EBROKEN);
+}
+END_TEST
+
+static int ran_flag;
+static int set_flag(void *arg) {
+    (void)arg;
+    ran_flag = 1;
+    return 0;
+}
+
+START_TEST(test_run_null_main_is_einval) {
+    tr_test_vclock clk = {0};
+    tr_run_opts o = {.clock = &tr_test_vclock_vtable, .clock_ctx = &clk};
+    ck_assert_int_eq(tr_run(NULL, NULL, &o), -EINVAL);
+    ck_assert_int_eq(tr_run(NULL, NULL, NULL), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_run_null_opts_uses_defaults) {
+    /* Runs on the system clock; main does not sleep, so no time is read by
+     * the test itself. */
+    ran_flag = 0;
+    ck_assert_int_eq(tr_run(set_flag, NULL, NULL), 0);
+    ck_assert_int_eq(ran_flag, 1);
+}
+END_TEST
+
+/* ---- Tasks: current task, names, ids, parents --------------------------- */
+
+static int child_ids_body(void *arg) {
+    tr_task *me = tr_current_task();
+    tr_test_log("%s id=%llu parent=%s", tr_task_name(me), (unsigned long long)tr_task_id(me),
+                tr_task_parent(me) ? tr_task_name(tr_task_parent(me)) : "-");
+    (void)arg;
+    return 0;
+}
+
+static int grandparent(void *arg) {
+    (void)arg;
+    tr_nursery n;
+    tr_nursery_open(&n);
+    ck_assert_int_eq(tr_start_soon(&n, child_ids_body, NULL), 0);
+    child_ids_body(NULL); /* logs this task's own identity */
+    return tr_nursery_join(&n, 0);
+}
+
+static int ids_main(void *arg) {
+    (void)arg;
+    tr_task *me = tr_current_task();
+    ck_assert_ptr_nonnull(me);
+    ck_assert_str_eq(tr_task_name(me), "main");
+    ck_assert_int_eq(tr_task_id(me), 1);
+    ck_assert_ptr_null(tr_task_parent(me));
+    tr_nursery n;
+    tr_nursery_open(&n);
+    ck_assert_int_eq(tr_start_soon(&n, child_ids_body, NULL), 0);
+    ck_assert_int_eq(tr_spawn(&n, child_ids_body, NULL, &(tr_spawn_opts){.name = "named"}), 0);
+    ck_assert_int_eq(tr_spawn(&n, child_ids_body, NULL, NULL), 0);
+    ck_assert_int_eq(tr_start_soon(&n, grandparent, NULL), 0);
+    ck_assert_ptr_eq(tr_current_task(), me);
+    return tr_nursery_join(&n, 0);
+}
+
+START_TEST(test_task_identity) {
+    tr_test_log_reset();
+    ck_assert_ptr_null(tr_current_task());
+    ck_assert_int_eq(tr_test_run(ids_main, NULL, NULL), 0);
+    ck_assert_ptr_null(tr_current_task());
+    /* Ids are sequential in spawn order; a name defaults to the function's
+     * name with tr_start_soon and to "task" with NULL options. */
+    ck_assert_str_eq(tr_test_log_str(),
+                     "child_ids_body id=2 parent=main\n"
+                     "named id=3 parent=main\n"
+                     "task id=4 parent=main\n"
+                     "grandparent id=5 parent=main\n"
+                     "child_ids_body id=6 parent=grandparent\n");
+}
+END_TEST
+
+static int name_main(void *arg) {
+    (void)arg;
+    ck_assert_str_eq(tr_task_name(tr_current_task()), "boss");
+    ck_assert_int_eq(tr_task_id(tr_current_task()), 1);
+    return 0;
+}
+
+START_TEST(test_main_name_option) {
+    tr_run_opts o = {.main_name = "boss"};
+    ck_assert_int_eq(tr_test_run_opts(name_main, NULL, &o, 0, NULL), 0);
+}
+END_TEST
+
+START_TEST(test_ids_restart_per_run) {
+    for (int i = 0; i < 3; i++) {
+        tr_test_log_reset();
+        ck_assert_int_eq(tr_test_run(ids_main, NULL, NULL), 0);
+        ck_assert_ptr_nonnull(strstr(tr_test_log_str(), "child_ids_body id=2 parent=main\n"));
+    }
+}
+END_TEST
+
+/* ---- Time ---------------------------------------------------------------- */
+
+static int time_main(void *arg) {
+    tr_time start = *(tr_time *)arg;
+    ck_assert_int_eq(tr_current_time(), start);
+    ck_assert_int_eq(tr_current_effective_deadline(), TR_INF);
+    int rc = tr_sleep(TR_MS(1500));
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(tr_current_time(), start + TR_MS(1500));
+    rc = tr_sleep_until(start + TR_SEC(4));
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(tr_current_time(), start + TR_SEC(4));
+    return 0;
+}
+
+START_TEST(test_time_starts_at_clock_time) {
+    tr_time start = TR_SEC(100), end = -1;
+    ck_assert_int_eq(tr_test_run_opts(time_main, &start, NULL, start, &end), 0);
+    ck_assert_int_eq(end, TR_SEC(104));
+    start = 0;
+    ck_assert_int_eq(tr_test_run(time_main, &start, &end), 0);
+    ck_assert_int_eq(end, TR_SEC(4));
+}
+END_TEST
+
+static int bad_sleep_main(void *arg) {
+    (void)arg;
+    int rc = tr_sleep(-1);
+    ck_assert_int_eq(rc, -EINVAL);
+    rc = tr_sleep(-TR_SEC(5));
+    ck_assert_int_eq(rc, -EINVAL);
+    ck_assert_int_eq(tr_current_time(), 0);
+    return 0;
+}
+
+START_TEST(test_sleep_negative_is_einval) {
+    tr_time end = -1;
+    ck_assert_int_eq(tr_test_run(bad_sleep_main, NULL, &end), 0);
+    ck_assert_int_eq(end, 0);
+}
+END_TEST
+
+static int sleep_forever_deadlock(void *arg) {
+    (void)arg;
+    int rc = tr_sleep_forever();
+    return rc;
+}
+
+START_TEST(test_hang_is_deadlock) {
+    /* Nothing can ever wake main: the clock declares a hang. */
+    tr_run_opts o = {.report = NULL, .quiet = true};
+    ck_assert_int_eq(tr_test_run_opts(sleep_forever_deadlock, NULL, &o, 0, NULL), TR_EDEADLOCK);
+}
+END_TEST
+
+/* ---- Schedule points: exact interleavings under FIFO --------------------- */
+
+/* How a worker yields: loop test index. */
+enum { YIELD_CHECKPOINT, YIELD_SLEEP0, YIELD_SLEEP_UNTIL_PAST, YIELD_SHIELDED, YIELD_KINDS };
+
+static int yield_kind;
+
+static int do_yield(void) {
+    switch (yield_kind) {
+    case YIELD_CHECKPOINT: return tr_checkpoint();
+    case YIELD_SLEEP0: return tr_sleep(0);
+    case YIELD_SLEEP_UNTIL_PAST: return tr_sleep_until(tr_current_time() - TR_SEC(1));
+    default: return tr_cancel_shielded_checkpoint();
+    }
+}
+
+static int alternator(void *arg) {
+    const char *name = arg;
+    tr_test_log("%s1", name);
+    ck_assert_int_eq(do_yield(), 0);
+    tr_test_log("%s2", name);
+    ck_assert_int_eq(do_yield(), 0);
+    tr_test_log("%s3", name);
+    return 0;
+}
+
+static int alternate_main(void *arg) {
+    (void)arg;
+    tr_nursery n;
+    tr_nursery_open(&n);
+    ck_assert_int_eq(tr_start_soon(&n, alternator, "A"), 0);
+    ck_assert_int_eq(tr_start_soon(&n, alternator, "B"), 0);
+    return tr_nursery_join(&n, 0);
+}
+
+START_TEST(test_schedule_points_alternate) {
+    tr_test_log_reset();
+    yield_kind = _i;
+    tr_time end = -1;
+    ck_assert_int_eq(tr_test_run_opts(alternate_main, NULL, NULL, TR_SEC(10), &end), 0);
+    ck_assert_str_eq(tr_test_log_str(), "A1\nB1\nA2\nB2\nA3\nB3\n");
+    /* Zero-length sleeps and past deadlines never move the clock. */
+    ck_assert_int_eq(end, TR_SEC(10));
+}
+END_TEST
+
+static int late_child(void *arg) {
+    (void)arg;
+    tr_test_log("child");
+    return 0;
+}
+
+static int spawn_is_not_a_checkpoint(void *arg) {
+    (void)arg;
+    tr_nursery n;
+    tr_nursery_open(&n);
+    ck_assert_int_eq(tr_start_soon(&n, late_child, NULL), 0);
+    tr_test_log("after spawn");
+    tr_time t = tr_current_time();
+    (void)t;
+    tr_test_log("after current_time");
+    int rc = tr_nursery_join(&n, 0);
+    tr_test_log("joined");
+    return rc;
+}
+
+START_TEST(test_spawn_runs_from_next_batch) {
+    tr_test_log_reset();
+    ck_assert_int_eq(tr_test_run(spawn_is_not_a_checkpoint, NULL, NULL), 0);
+    ck_assert_str_eq(tr_test_log_str(), "after spawn\nafter current_time\nchild\njoined\n");
+}
+END_TEST
+
+/* ---- Scheduler policy ---------------------------------------------------- */
+
+typedef struct reverse_ctx {
+    int calls;
+} reverse_ctx;
+
+static void reverse_batch(void *ctx, tr_task **batch, size_t n) {
+    ((reverse_ctx *)ctx)->calls++;
+    for (size_t i = 0; i < n / 2; i++) {
+        tr_task *t = batch[i];
+        batch[i] = batch[n - 1 - i];
+        batch[n - 1 - i] = t;
+    }
+}
+
+static int three_steps(void *arg) {
+    const char *name = arg;
+    tr_test_log("%s1", name);
+    ck_assert_int_eq(tr_checkpoint(), 0);
+    tr_test_log("%s2", name);
+    ck_assert_int_eq(tr_checkpoint(), 0);
+    tr_test_log("%s3", name);
+    return 0;
+}
+
+static int policy_main(void *arg) {
+    (void)arg;
+    tr_nursery n;
+    tr_nursery_open(&n);
+    ck_assert_int_eq(tr_start_soon(&n, three_steps, "A"), 0);
+    ck_assert_int_eq(tr_start_soon(&n, three_steps, "B"), 0);
+    ck_assert_int_eq(tr_start_soon(&n, three_steps, "C"), 0);
+    int rc = tr_nursery_join(&n, 0);
+    tr_test_log("main");
+    return rc;
+}
+
+START_TEST(test_policy_reverses_batches) {
+    /* Batch 2 holds A B C and runs C B A; they become runnable again in that
+     * order, so batch 3 is C B A and runs A B C; and so on. */
+    tr_test_log_reset();
+    reverse_ctx ctx = {0};
+    static const tr_sched_policy reverse = {.order_batch = reverse_batch};
+    tr_run_opts o = {.policy = &reverse, .policy_ctx = &ctx};
+    ck_assert_int_eq(tr_test_run_opts(policy_main, NULL, &o, 0, NULL), 0);
+    ck_assert_str_eq(tr_test_log_str(), "C1\nB1\nA1\nA2\nB2\nC2\nC3\nB3\nA3\nmain\n");
+    /* At least the three batches of three; a batch of one may be skipped. */
+    ck_assert_int_ge(ctx.calls, 3);
+}
+END_TEST
+
+START_TEST(test_fifo_is_default) {
+    tr_test_log_reset();
+    ck_assert_int_eq(tr_test_run(policy_main, NULL, NULL), 0);
+    ck_assert_str_eq(tr_test_log_str(), "A1\nB1\nC1\nA2\nB2\nC2\nA3\nB3\nC3\nmain\n");
+}
+END_TEST
+
+/* ---- Many runs in one process: nothing accumulates ----------------------- */
+
+static int tiny_child(void *arg) {
+    (void)arg;
+    int rc = tr_checkpoint();
+    if (rc == 0) rc = tr_sleep(TR_MS(1));
+    return rc;
+}
+
+static int tiny_main(void *arg) {
+    (void)arg;
+    tr_nursery n;
+    tr_nursery_open(&n);
+    int rc = 0;
+    for (int i = 0; i < 3 && rc == 0; i++) rc = tr_start_soon(&n, tiny_child, NULL);
+    return tr_nursery_join(&n, rc);
+}
+
+START_TEST(test_many_runs_do_not_grow_rss) {
+    long base = 0;
+    for (int i = 0; i < 10000; i++) {
+        tr_time end = -1;
+        ck_assert_int_eq(tr_test_run(tiny_main, NULL, &end), 0);
+        ck_assert_int_eq(end, TR_MS(1));
+        if (i == 99) base = tr_test_rss_bytes();
+    }
+    long now = tr_test_rss_bytes();
+    ck_assert_int_gt(base, 0);
+    /* AddressSanitizer's quarantine keeps freed blocks resident on purpose. */
+    if (!TR_TEST_ASAN) ck_assert_int_le(now - base, 1024L * 1024);
+}
+END_TEST
+
+/* ---- Misuse aborts --------------------------------------------------------- */
+
+static int nested_main(void *arg) {
+    (void)arg;
+    tr_test_vclock clk = {0};
+    tr_run_opts o = {.clock = &tr_test_vclock_vtable, .clock_ctx = &clk};
+    tr_run(return_arg, NULL, &o); /* must abort */
+    return 0;
+}
+
+START_TEST(test_nested_run_aborts) {
+    tr_test_run(nested_main, NULL, NULL);
+    ck_abort_msg("nested tr_run returned");
+}
+END_TEST
+
+START_TEST(test_checkpoint_outside_run_aborts) {
+    int rc = tr_checkpoint();
+    ck_abort_msg("tr_checkpoint outside a run returned %d", rc);
+}
+END_TEST
+
+START_TEST(test_sleep_outside_run_aborts) {
+    int rc = tr_sleep(TR_SEC(1));
+    ck_abort_msg("tr_sleep outside a run returned %d", rc);
+}
+END_TEST
+
+START_TEST(test_nursery_open_outside_run_aborts) {
+    tr_nursery n;
+    tr_nursery_open(&n);
+    ck_abort_msg("tr_nursery_open outside a run returned");
+}
+END_TEST
+
+START_TEST(test_scope_enter_outside_run_aborts) {
+    tr_cancel_scope cs;
+    tr_scope_enter(&cs, TR_INF);
+    ck_abort_msg("tr_scope_enter outside a run returned");
+}
+END_TEST
+
+START_TEST(test_fail_outside_run_aborts) {
+    int rc = tr_fail(-EIO, "nope");
+    ck_abort_msg("tr_fail outside a run returned %d", rc);
+}
+END_TEST
+
+/* ---- Error names ----------------------------------------------------------- */
+
+typedef struct code_row {
+    const char *name;
+    int value;
+    const char *text;
+} code_row;
+
+static const code_row all_codes[] = {
+#define ROW(name, value, text) {#name, value, text},
+    TR_ERRORS_OWN(ROW) TR_ERRORS_ERRNO(ROW)
+#undef ROW
+};
+
+START_TEST(test_error_names_and_texts) {
+    size_t n = sizeof all_codes / sizeof all_codes[0];
+    ck_assert_int_eq(n, 15);
+    for (size_t i = 0; i < n; i++) {
+        const code_row *r = &all_codes[i];
+        char expect[256];
+        snprintf(expect, sizeof expect, "%s: %s", r->name, r->text);
+        ck_assert_ptr_nonnull(tr_error_name(r->value));
+        ck_assert_str_eq(tr_error_name(r->value), r->name);
+        ck_assert_str_eq(tr_strerror(r->value), expect);
+    }
+}
+END_TEST
+
+START_TEST(test_own_codes_below_errno_range) {
+    ck_assert_int_lt(TR_EENDOFCHANNEL, -4095);
+    ck_assert_int_lt(TR_ENOTSTARTED, -4095);
+    ck_assert_int_lt(TR_ENURSERYCLOSED, -4095);
+    ck_assert_int_lt(TR_EDEADLOCK, -4095);
+    ck_assert_int_lt(TR_EBROKEN, -4095);
+    ck_assert_str_eq(tr_error_name(TR_EDEADLOCK), "TR_EDEADLOCK");
+    ck_assert_str_eq(tr_error_name(-ECANCELED), "ECANCELED");
+    ck_assert_str_eq(tr_strerror(-ECANCELED), "ECANCELED: cancelled");
+}
+END_TEST
+
+START_TEST(test_unknown_codes) {
+    /* Other negative errno values: strerror's text; a name only if ctrio
+     * knows one (the C library may supply it), and then the right one. */
+    const char *eio = tr_error_name(-EIO);
+    ck_assert(eio == NULL || strcmp(eio, "EIO") == 0);
+    ck_assert_str_eq(tr_strerror(-EIO), strerror(EIO));
+    const char *enoent = tr_error_name(-ENOENT);
+    ck_assert(enoent == NULL || strcmp(enoent, "ENOENT") == 0);
+    ck_assert_str_eq(tr_strerror(-ENOENT), strerror(ENOENT));
+    /* Never NULL, whatever the code. */
+    ck_assert_ptr_nonnull(tr_strerror(0));
+    ck_assert_ptr_nonnull(tr_strerror(5));
+    ck_assert_ptr_nonnull(tr_strerror(-4096));
+    ck_assert_ptr_nonnull(tr_strerror(-123456));
+    ck_assert_ptr_nonnull(tr_strerror(INT32_MIN));
+    ck_assert_ptr_null(tr_error_name(-123456));
+    ck_assert_ptr_null(tr_error_name(0));
+}
+END_TEST
+
+/* ---- Two threads, two runs at once ----------------------------------------- */
+
+static pthread_barrier_t both_inside;
+
+typedef struct thread_job {
+    int index;     /* 0 or 1 */
+    int rc;        /* tr_run's result */
+    tr_time end;   /* the run's final virtual time */
+    long counter;  /* work done by the run's tasks */
+} thread_job;
+
+static int counting_child(void *arg) {
+    thread_job *job = arg;
+    for (int i = 0; i < 500; i++) {
+        int rc = tr_checkpoint();
+        if (rc) return rc;
+        job->counter++;
+    }
+    return tr_sleep(TR_SEC(1 + job->index));
+}
+
+static int thread_main(void *arg) {
+    thread_job *job = arg;
+    /* Both runs are inside tr_run before either does any work. */
+    pthread_barrier_wait(&both_inside);
+    ck_assert_int_eq(tr_task_id(tr_current_task()), 1);
+    tr_nursery n;
+    tr_nursery_open(&n);
+    int rc = 0;
+    for (int i = 0; i < 4 && rc == 0; i++) rc = tr_start_soon(&n, counting_child, job);
+    rc = tr_nursery_join(&n, rc);
+    ck_assert_int_eq(tr_task_id(tr_current_task()), 1);
+    return rc ? rc : 10 + job->index;
+}
+
+static void *thread_fn(void *arg) {
+    thread_job *job = arg;
+    job->rc = tr_test_run(thread_main, job, &job->end);
+    return NULL;
+}
+
+START_TEST(test_two_threads_two_runs) {
+    pthread_barrier_init(&both_inside, NULL, 2);
+    thread_job jobs[2] = {{.index = 0}, {.index = 1}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) ck_assert_int_eq(pthread_create(&th[i], NULL, thread_fn, &jobs[i]), 0);
+    for (int i = 0; i < 2; i++) ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+    pthread_barrier_destroy(&both_inside);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(jobs[i].rc, 10 + i);
+        ck_assert_int_eq(jobs[i].end, TR_SEC(1 + i));
+        ck_assert_int_eq(jobs[i].counter, 4 * 500);
+    }
+    ck_assert_ptr_null(tr_current_task());
+}
+END_TEST
+
+/* ---- Suite ------------------------------------------------------------------- */
+
+static Suite *run_suite(void) {
+    Suite *s = suite_create("run");
+    TCase *tc = tcase_create("run");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, test_run_returns_main_result);
+    tcase_add_test(tc, test_run_propagates_main_failure);
+    tcase_add_test(tc, test_run_null_main_is_einval);
+    tcase_add_test(tc, test_run_null_opts_uses_defaults);
+    tcase_add_test(tc, test_hang_is_deadlock);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("tasks");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, test_task_identity);
+    tcase_add_test(tc, test_main_name_option);
+    tcase_add_test(tc, test_ids_restart_per_run);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("time");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, test_time_starts_at_clock_time);
+    tcase_add_test(tc, test_sleep_negative_is_einval);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("schedule");
+    tcase_set_timeout(tc, 10);
+    tcase_add_loop_test(tc, test_schedule_points_alternate, 0, YIELD_KINDS);
+    tcase_add_test(tc, test_spawn_runs_from_next_batch);
+    tcase_add_test(tc, test_policy_reverses_batches);
+    tcase_add_test(tc, test_fifo_is_default);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("many_runs");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_many_runs_do_not_grow_rss);
+    tcase_add_test(tc, test_two_threads_two_runs);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("misuse");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test_raise_signal(tc, test_nested_run_aborts, SIGABRT);
+    tcase_add_test_raise_signal(tc, test_checkpoint_outside_run_aborts, SIGABRT);
+    tcase_add_test_raise_signal(tc, test_sleep_outside_run_aborts, SIGABRT);
+    tcase_add_test_raise_signal(tc, test_nursery_open_outside_run_aborts, SIGABRT);
+    tcase_add_test_raise_signal(tc, test_scope_enter_outside_run_aborts, SIGABRT);
+    tcase_add_test_raise_signal(tc, test_fail_outside_run_aborts, SIGABRT);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("errors");
+    tcase_add_test(tc, test_error_names_and_texts);
+    tcase_add_test(tc, test_own_codes_below_errno_range);
+    tcase_add_test(tc, test_unknown_codes);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+#include "check_main.h"
+CTRIO_CHECK_MAIN(run_suite)

@@ -1,0 +1,231 @@
+/* Task stacks: custom sizes, overflow detection, many live tasks. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctrio.h"
+#include "test_util.h"
+#include "vclock.h"
+
+/* Uses about depth KiB of stack in 1 KiB frames (smaller than any guard
+ * page, so an overflow cannot step over the guard). */
+__attribute__((noinline)) static int burn(int depth) {
+    volatile char frame[1024];
+    /* Byte by byte through the volatile lvalue: a memset through a cast that
+     * drops volatile lets the compiler shrink the frame (clang does). */
+    for (size_t i = 0; i < sizeof frame; i++) frame[i] = (char)(depth & 0x7f);
+    if (depth <= 0) return frame[0];
+    int below = burn(depth - 1);
+    return below + frame[sizeof frame - 1] - (depth & 0x7f);
+}
+
+typedef struct burn_args {
+    int kib;      /* how deep to go */
+    int result;   /* what burn returned */
+} burn_args;
+
+static int burner(void *arg) {
+    burn_args *b = arg;
+    b->result = burn(b->kib);
+    return 0;
+}
+
+/* A neighbour with a canary on its stack, checked after a sibling used most
+ * of its own stack. */
+static int neighbour(void *arg) {
+    int *ok = arg;
+    volatile unsigned char canary[2048];
+    for (size_t i = 0; i < sizeof canary; i++) canary[i] = (unsigned char)(i * 7 + 3);
+    int rc = tr_sleep(TR_SEC(1));
+    for (size_t i = 0; i < sizeof canary; i++)
+        if (canary[i] != (unsigned char)(i * 7 + 3)) return -EIO;
+    *ok = 1;
+    return rc;
+}
+
+static int custom_stack_main(void *arg) {
+    (void)arg;
+    size_t size = 1024 * 1024;
+    int ok_before = 0, ok_after = 0;
+    burn_args b = {.kib = (int)(size / 1024) * 3 / 4};
+    tr_nursery n;
+    tr_nursery_open(&n);
+    ck_assert_int_eq(tr_start_soon(&n, neighbour, &ok_before), 0);
+    ck_assert_int_eq(tr_spawn(&n, burner, &b,
+                              &(tr_spawn_opts){.name = "burner", .stack_size_bytes = size}),
+                     0);
+    ck_assert_int_eq(tr_start_soon(&n, neighbour, &ok_after), 0);
+    int rc = tr_nursery_join(&n, 0);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(b.result, 0);
+    ck_assert_int_eq(ok_before, 1);
+    ck_assert_int_eq(ok_after, 1);
+    return 0;
+}
+
+START_TEST(test_custom_stack_size_usable) {
+    tr_time end = -1;
+    ck_assert_int_eq(tr_test_run(custom_stack_main, NULL, &end), 0);
+    ck_assert_int_eq(end, TR_SEC(1));
+}
+END_TEST
+
+static int run_stack_main(void *arg) {
+    burn_args *b = arg;
+    b->result = burn(b->kib);
+    return 0;
+}
+
+START_TEST(test_run_stack_size_option) {
+    /* The run's stack size applies to main (and to children by default). */
+    burn_args b = {.kib = 384};
+    tr_run_opts o = {.stack_size_bytes = 512 * 1024};
+    ck_assert_int_eq(tr_test_run_opts(run_stack_main, &b, &o, 0, NULL), 0);
+    ck_assert_int_eq(b.result, 0);
+}
+END_TEST
+
+static int default_stack_main(void *arg) {
+    (void)arg;
+    burn_args b = {.kib = (int)(TR_DEFAULT_STACK_SIZE / 1024) / 2};
+    tr_nursery n;
+    tr_nursery_open(&n);
+    ck_assert_int_eq(tr_start_soon(&n, burner, &b), 0);
+    int rc = tr_nursery_join(&n, 0);
+    ck_assert_int_eq(b.result, 0);
+    return rc;
+}
+
+START_TEST(test_default_stack_usable) {
+    ck_assert_int_eq(tr_test_run(default_stack_main, NULL, NULL), 0);
+}
+END_TEST
+
+/* ---- Overflow ------------------------------------------------------------------ */
+
+static int overflow_main(void *arg) {
+    (void)arg;
+    int ok = 0;
+    /* Eight times the stack: must hit the guard page, not a neighbour. */
+    burn_args b = {.kib = 64 * 8};
+    tr_nursery n;
+    tr_nursery_open(&n);
+    ck_assert_int_eq(tr_start_soon(&n, neighbour, &ok), 0);
+    ck_assert_int_eq(tr_spawn(&n, burner, &b,
+                              &(tr_spawn_opts){.name = "overflow", .stack_size_bytes = 64 * 1024}),
+                     0);
+    ck_assert_int_eq(tr_start_soon(&n, neighbour, &ok), 0);
+    int rc = tr_nursery_join(&n, 0);
+    return rc;
+}
+
+START_TEST(test_overflow_hits_guard_page) {
+    tr_test_run(overflow_main, NULL, NULL);
+    ck_abort_msg("a stack overflow went undetected");
+}
+END_TEST
+
+/* ---- Ten thousand tasks ------------------------------------------------------------ */
+
+#define MANY 10000
+static long many_cancelled, many_other;
+
+static int forever(void *arg) {
+    (void)arg;
+    int rc = tr_sleep_forever();
+    if (rc == -ECANCELED) many_cancelled++;
+    else many_other++;
+    return rc;
+}
+
+static int many_nursery_cancel_main(void *arg) {
+    (void)arg;
+    tr_nursery n;
+    tr_nursery_open(&n);
+    int rc = 0;
+    for (int i = 0; i < MANY && rc == 0; i++) rc = tr_start_soon(&n, forever, NULL);
+    ck_assert_int_eq(rc, 0);
+    rc = tr_sleep(TR_SEC(1)); /* every child is blocked by now */
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(many_cancelled, 0);
+    tr_nursery_cancel(&n);
+    rc = tr_nursery_join(&n, 0);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(many_cancelled, MANY);
+    ck_assert_int_eq(many_other, 0);
+    ck_assert_ptr_null(tr_nursery_failures(&n));
+    return rc;
+}
+
+START_TEST(test_many_tasks_cancelled_by_nursery) {
+    many_cancelled = many_other = 0;
+    tr_time end = -1;
+    ck_assert_int_eq(tr_test_run(many_nursery_cancel_main, NULL, &end), 0);
+    ck_assert_int_eq(end, TR_SEC(1));
+}
+END_TEST
+
+static int many_move_on_main(void *arg) {
+    (void)arg;
+    tr_cancel_scope cs;
+    ck_assert_int_eq(tr_move_on_after(&cs, TR_SEC(1)), 0);
+    tr_nursery n;
+    tr_nursery_open(&n);
+    int rc = 0;
+    for (int i = 0; i < MANY && rc == 0; i++) rc = tr_start_soon(&n, forever, NULL);
+    ck_assert_int_eq(rc, 0);
+    rc = tr_nursery_join(&n, 0);
+    ck_assert_int_eq(rc, -ECANCELED);
+    ck_assert_int_eq(many_cancelled, MANY);
+    rc = tr_scope_exit(&cs, rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert(tr_scope_cancelled_caught(&cs));
+    return rc;
+}
+
+START_TEST(test_many_tasks_cancelled_by_scope) {
+    many_cancelled = many_other = 0;
+    tr_time end = -1;
+    ck_assert_int_eq(tr_test_run(many_move_on_main, NULL, &end), 0);
+    ck_assert_int_eq(end, TR_SEC(1));
+    ck_assert_int_eq(many_other, 0);
+}
+END_TEST
+
+static Suite *stack_suite(void) {
+    Suite *s = suite_create("stack");
+    TCase *tc = tcase_create("size");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, test_custom_stack_size_usable);
+    tcase_add_test(tc, test_run_stack_size_option);
+    tcase_add_test(tc, test_default_stack_usable);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("overflow");
+    tcase_set_timeout(tc, 10);
+#if TR_TEST_ASAN
+    /* AddressSanitizer catches the SIGSEGV and reports a stack overflow; it
+     * then exits with 1, or aborts when ASAN_OPTIONS says abort_on_error=1
+     * (as ./dev does). */
+    const char *asan_options = getenv("ASAN_OPTIONS");
+    if (asan_options && strstr(asan_options, "abort_on_error=1"))
+        tcase_add_test_raise_signal(tc, test_overflow_hits_guard_page, SIGABRT);
+    else
+        tcase_add_exit_test(tc, test_overflow_hits_guard_page, 1);
+#else
+    tcase_add_test_raise_signal(tc, test_overflow_hits_guard_page, SIGSEGV);
+#endif
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("many");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_many_tasks_cancelled_by_nursery);
+    tcase_add_test(tc, test_many_tasks_cancelled_by_scope);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+#include "check_main.h"
+CTRIO_CHECK_MAIN(stack_suite)
