@@ -6,6 +6,7 @@
 #include <string.h>
 
 #define TR__MESSAGE(name, value, text) case value: return #name ": " text;
+#define TR__TEXT(name, value, text) case value: return text;
 #define TR__NAME(name, value, text) case value: return #name;
 
 const char *tr_strerror(int code) {
@@ -29,4 +30,13 @@ const char *tr_error_name(int code) {
     if (code < 0 && code > -4096) return strerrorname_np(-code);
 #endif
     return NULL;
+}
+
+/* The meaning alone, without the name (for reports that print the name). */
+const char *tr__error_text(int code) {
+    switch (code) {
+    TR_ERRORS_OWN(TR__TEXT)
+    TR_ERRORS_ERRNO(TR__TEXT)
+    default: return tr_strerror(code);
+    }
 }

@@ -57,7 +57,7 @@ static void print_list(FILE *f, const tr_failure *list, int depth) {
         fprintf(f, "%*s- task '%s' (#%llu) failed with ", 2 * depth, "", list->task_name,
                 (unsigned long long)list->task_id);
         print_code(f, list->code);
-        fprintf(f, ": %s\n", list->message[0] ? list->message : tr_strerror(list->code));
+        fprintf(f, ": %s\n", list->message[0] ? list->message : tr__error_text(list->code));
         if (list->children && depth >= 32) {
             fprintf(f, "%*s  (%zu more nested failures)\n", 2 * depth, "",
                     tr__records_count(list->children));
@@ -71,7 +71,7 @@ static void print_list(FILE *f, const tr_failure *list, int depth) {
 void tr__report_print(FILE *f, int rc, const tr_failure *list, size_t lost) {
     fprintf(f, "ctrio: run failed with ");
     print_code(f, rc);
-    fprintf(f, ": %s\n", tr_strerror(rc));
+    fprintf(f, ": %s\n", tr__error_text(rc));
     print_list(f, list, 1);
     if (lost)
         fprintf(f, "  (%zu more failures were not recorded: out of memory)\n", lost);

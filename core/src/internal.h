@@ -121,6 +121,7 @@ void tr__records_free(tr__run *r, const tr_failure *list);
 size_t tr__records_count(const tr_failure *list);
 void tr__records_append(const tr_failure **head, const tr_failure *list);
 void tr__report_print(FILE *f, int rc, const tr_failure *list, size_t lost);
+const char *tr__error_text(int code);
 
 /* ---- nurseries ------------------------------------------------------- */
 
@@ -290,6 +291,7 @@ void tr__free(tr__run *r, void *p);
 int tr__queue_reserve(tr__run *r, size_t tasks);
 void tr__make_runnable(tr__run *r, tr_task *t);
 void tr__switch_away(tr__run *r, tr_task *cur);
+void tr__start_batch(tr__run *r);
 int tr__park(tr__run *r, tr_task *t, tr_abort_fn fn, void *ctx);
 void tr__wake(tr__run *r, tr_task *t, int value);
 void tr__try_abort(tr__run *r, tr_task *t);
