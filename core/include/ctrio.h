@@ -190,8 +190,14 @@ TR_API int tr_run(tr_task_fn main, void *arg, const tr_run_opts *opts);
 /* Call-site capture for blocking calls: the macros below record file:line in
  * the current thread before the call, so a misuse abort and a task dump can
  * name the line that blocked. Taking a function's address still works. */
-TR_API void tr__note_site(const char *file, int line);
-#define TR__SITE() tr__note_site(__FILE__, __LINE__)
+#ifdef __cplusplus
+#define TR__THREAD_LOCAL thread_local
+#else
+#define TR__THREAD_LOCAL _Thread_local
+#endif
+TR_API extern TR__THREAD_LOCAL const char *tr__site_file;
+TR_API extern TR__THREAD_LOCAL int tr__site_line;
+#define TR__SITE() (tr__site_file = __FILE__, tr__site_line = __LINE__)
 
 /* A schedule point and cancel point: = trio.sleep(0). Returns 0 or
  * -ECANCELED. */
@@ -431,4 +437,13 @@ TR_API void tr_reschedule(tr_task *task, int value);
 #ifdef __cplusplus
 }
 #endif
+
+/* The rest of core's API, one header per area. */
+#if __has_include("ctrio/sync.h")
+#include "ctrio/sync.h"
+#endif
+#if __has_include("ctrio/channel.h")
+#include "ctrio/channel.h"
+#endif
+
 #endif /* CTRIO_H */

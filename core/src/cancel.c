@@ -31,23 +31,6 @@ static void unlink_child(tr__scope *s) {
     s->prev_sib = s->next_sib = NULL;
 }
 
-void tr__scope_attach_task(tr__scope *s, tr_task *t) {
-    t->scope = s;
-    t->scope_prev = NULL;
-    t->scope_next = s->tasks;
-    if (s->tasks) s->tasks->scope_prev = t;
-    s->tasks = t;
-    t->cancel_gen = 0;
-}
-
-void tr__scope_detach_task(tr_task *t) {
-    tr__scope *s = t->scope;
-    if (t->scope_prev) t->scope_prev->scope_next = t->scope_next;
-    else s->tasks = t->scope_next;
-    if (t->scope_next) t->scope_next->scope_prev = t->scope_prev;
-    t->scope_prev = t->scope_next = NULL;
-}
-
 void tr__scope_reparent(tr__scope *s, tr__scope *np) {
     unlink_child(s);
     link_child(np, s);
@@ -63,9 +46,8 @@ static bool chain_cancelled(const tr__scope *s) {
     return false;
 }
 
-bool tr__task_cancelled(tr_task *t) {
+bool tr__task_cancelled_slow(tr_task *t) {
     tr__run *r = t->run;
-    if (TR__LIKELY(t->cancel_gen == r->cancel_gen)) return t->cancel_cached;
     t->cancel_cached = chain_cancelled(t->scope);
     t->cancel_gen = r->cancel_gen;
     return t->cancel_cached;

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "track.h"
+
 #if defined(CTRIO_CONTEXT_UCONTEXT)
 #include <ucontext.h>
 #endif
@@ -22,16 +24,35 @@ typedef struct tr__ctx {
     unsigned valgrind_id;   /* valgrind's id for the stack, 0 if none */
 } tr__ctx;
 
+#include <stdint.h>
+
+/* The calling thread's floating-point control words (MXCSR and x87 CW, or
+ * FPCR), packed; new contexts start with them. Read once per run. */
+uint64_t tr__ctx_fpenv(void);
+
 /* Prepare c to run entry(arg) on the stack [lo, lo + size) at the first
- * switch to it. entry must never return. */
-void tr__ctx_make(tr__ctx *c, char *lo, size_t size, void (*entry)(void *), void *arg);
+ * switch to it, with floating-point control words fpenv. entry must never
+ * return. */
+void tr__ctx_make(tr__ctx *c, char *lo, size_t size, void (*entry)(void *), void *arg,
+                  uint64_t fpenv);
 
 /* Save the current context in from and resume to. Returns when something
  * switches back to from. from == NULL: the current context is never resumed
  * (a finished task). */
+#if defined(CTRIO_CONTEXT_UCONTEXT)
 void tr__ctx_switch(tr__ctx *from, tr__ctx *to);
+#else
+void tr__ctx_jump(void **save_sp, void *new_sp);
+static inline void tr__ctx_switch(tr__ctx *from, tr__ctx *to) {
+    void *dead;
+    TR__TRACK_SWITCH_START(from ? &from->fake_stack : NULL, to->stack_lo, to->stack_size);
+    tr__ctx_jump(from ? &from->sp : &dead, to->sp);
+    if (from) TR__TRACK_SWITCH_FINISH(from->fake_stack, NULL, NULL);
+}
+#endif
 
-/* Called first thing on a fresh context (from its entry function). */
-void tr__ctx_entered(tr__ctx *self, tr__ctx *from);
+/* Called first thing on a fresh context (from its entry function); sched is
+ * the scheduler's context, whose stack bounds are learnt on first use. */
+void tr__ctx_entered(tr__ctx *self, tr__ctx *sched);
 
 #endif

@@ -5,7 +5,6 @@
 
 #include <stdint.h>
 
-void tr__ctx_jump(void **save_sp, void *new_sp);
 void tr__ctx_start(void);
 
 #if defined(__x86_64__)
@@ -13,14 +12,19 @@ void tr__ctx_start(void);
  * [mxcsr | x87 cw] r15 r14 r13=entry r12=arg rbx rbp [ret=tr__ctx_start].
  * Eight words, so that after the ret rsp is top - 16: 16-byte aligned, as
  * the call in tr__ctx_start requires. */
-void tr__ctx_make(tr__ctx *c, char *lo, size_t size, void (*entry)(void *), void *arg) {
-    uintptr_t top = ((uintptr_t)(lo + size)) & ~(uintptr_t)15;
-    uint64_t *sp = (uint64_t *)(top - 16) - 8;
+uint64_t tr__ctx_fpenv(void) {
     uint32_t mxcsr;
     uint16_t fpcw;
     __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
     __asm__ volatile("fnstcw %0" : "=m"(fpcw));
-    sp[0] = (uint64_t)mxcsr | ((uint64_t)fpcw << 32);
+    return (uint64_t)mxcsr | ((uint64_t)fpcw << 32);
+}
+
+void tr__ctx_make(tr__ctx *c, char *lo, size_t size, void (*entry)(void *), void *arg,
+                  uint64_t fpenv) {
+    uintptr_t top = ((uintptr_t)(lo + size)) & ~(uintptr_t)15;
+    uint64_t *sp = (uint64_t *)(top - 16) - 8;
+    sp[0] = fpenv;
     sp[1] = 0;
     sp[2] = 0;
     sp[3] = (uint64_t)(uintptr_t)entry;
@@ -35,16 +39,21 @@ void tr__ctx_make(tr__ctx *c, char *lo, size_t size, void (*entry)(void *), void
 }
 #elif defined(__aarch64__)
 /* Initial frame: x19=arg x20=entry ... x29=0 x30=tr__ctx_start, d8-d15, fpcr. */
-void tr__ctx_make(tr__ctx *c, char *lo, size_t size, void (*entry)(void *), void *arg) {
-    uintptr_t top = ((uintptr_t)(lo + size)) & ~(uintptr_t)15;
-    uint64_t *sp = (uint64_t *)(top - 176);
+uint64_t tr__ctx_fpenv(void) {
     uint64_t fpcr;
     __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+    return fpcr;
+}
+
+void tr__ctx_make(tr__ctx *c, char *lo, size_t size, void (*entry)(void *), void *arg,
+                  uint64_t fpenv) {
+    uintptr_t top = ((uintptr_t)(lo + size)) & ~(uintptr_t)15;
+    uint64_t *sp = (uint64_t *)(top - 176);
     for (int i = 0; i < 22; i++) sp[i] = 0;
     sp[0] = (uint64_t)(uintptr_t)arg;
     sp[1] = (uint64_t)(uintptr_t)entry;
     sp[11] = (uint64_t)(uintptr_t)tr__ctx_start;
-    sp[20] = fpcr;
+    sp[20] = fpenv;
     c->sp = sp;
     c->fake_stack = NULL;
     c->stack_lo = lo;
@@ -54,15 +63,15 @@ void tr__ctx_make(tr__ctx *c, char *lo, size_t size, void (*entry)(void *), void
 #error "CTRIO_CONTEXT=asm supports x86-64 and aarch64 only; use CTRIO_CONTEXT=ucontext"
 #endif
 
-void tr__ctx_switch(tr__ctx *from, tr__ctx *to) {
-    void *dead;
-    TR__TRACK_SWITCH_START(from ? &from->fake_stack : NULL, to->stack_lo, to->stack_size);
-    tr__ctx_jump(from ? &from->sp : &dead, to->sp);
-    TR__TRACK_SWITCH_FINISH(from->fake_stack, NULL, NULL);
-}
-
-void tr__ctx_entered(tr__ctx *self, tr__ctx *from) {
+/* The first task of a run is always entered from the scheduler: that first
+ * arrival tells ASan's bookkeeping where the scheduler's stack is. */
+void tr__ctx_entered(tr__ctx *self, tr__ctx *sched) {
+    const void *lo = NULL;
+    size_t size = 0;
     (void)self;
-    TR__TRACK_SWITCH_FINISH(NULL, &from->stack_lo, &from->stack_size);
-    (void)from;
+    TR__TRACK_SWITCH_FINISH(NULL, &lo, &size);
+    if (!sched->stack_lo) {
+        sched->stack_lo = lo;
+        sched->stack_size = size;
+    }
 }

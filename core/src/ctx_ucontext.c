@@ -16,7 +16,12 @@ static void trampoline(unsigned eh, unsigned el, unsigned ah, unsigned al) {
     abort();
 }
 
-void tr__ctx_make(tr__ctx *c, char *lo, size_t size, void (*entry)(void *), void *arg) {
+/* getcontext saves the floating-point environment itself. */
+uint64_t tr__ctx_fpenv(void) { return 0; }
+
+void tr__ctx_make(tr__ctx *c, char *lo, size_t size, void (*entry)(void *), void *arg,
+                  uint64_t fpenv) {
+    (void)fpenv;
     uintptr_t e = (uintptr_t)entry, a = (uintptr_t)arg;
     if (getcontext(&c->uc) != 0) abort();
     c->uc.uc_stack.ss_sp = lo;
@@ -39,8 +44,15 @@ void tr__ctx_switch(tr__ctx *from, tr__ctx *to) {
     TR__TRACK_SWITCH_FINISH(from->fake_stack, NULL, NULL);
 }
 
-void tr__ctx_entered(tr__ctx *self, tr__ctx *from) {
+/* The first task of a run is always entered from the scheduler: that first
+ * arrival tells ASan's bookkeeping where the scheduler's stack is. */
+void tr__ctx_entered(tr__ctx *self, tr__ctx *sched) {
+    const void *lo = NULL;
+    size_t size = 0;
     (void)self;
-    TR__TRACK_SWITCH_FINISH(NULL, &from->stack_lo, &from->stack_size);
-    (void)from;
+    TR__TRACK_SWITCH_FINISH(NULL, &lo, &size);
+    if (!sched->stack_lo) {
+        sched->stack_lo = lo;
+        sched->stack_size = size;
+    }
 }

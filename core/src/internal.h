@@ -47,9 +47,18 @@ typedef struct tr__timer {
 #define TR__NOT_IN_HEAP SIZE_MAX
 #define TR__IN_OVERFLOW (SIZE_MAX - 1)
 
+/* One slot of the heap: the key is copied in, so comparisons touch only the
+ * contiguous array and never the timers (which live on task stacks, one page
+ * each: dereferencing them made every level of a sift a TLB miss). */
+typedef struct tr__heap_entry {
+    tr_time deadline;  /* copy of timer->deadline */
+    uint64_t seq;      /* copy of timer->seq */
+    tr__timer *timer;  /* the timer, whose heap_index points back here */
+} tr__heap_entry;
+
 /* A binary min-heap of timers keyed by (deadline, seq). */
 typedef struct tr__heap {
-    tr__timer **items; /* the heap array */
+    tr__heap_entry *items; /* the heap array */
     size_t len;        /* timers in the heap */
     size_t cap;        /* allocated length of items */
     uint64_t next_seq; /* next sequence number to hand out */
@@ -98,11 +107,13 @@ void tr__scope_init(tr__scope *s, tr_time deadline);
 void tr__scope_enter(tr_task *t, tr__scope *s);
 int tr__scope_exit(tr_task *t, tr__scope *s, int rc);
 void tr__scope_cancel(tr__run *r, tr__scope *s);
-bool tr__task_cancelled(tr_task *t);
+bool tr__task_cancelled_slow(tr_task *t);
+/* Is the task cancelled? Cached until any cancellation changes. */
+static inline bool tr__task_cancelled(tr_task *t);
 void tr__scope_timer_fired(tr__run *r, tr__timer *timer);
 /* Moves a task between scopes' task lists (innermost scope changes). */
-void tr__scope_attach_task(tr__scope *s, tr_task *t);
-void tr__scope_detach_task(tr_task *t);
+static inline void tr__scope_attach_task(tr__scope *s, tr_task *t);
+static inline void tr__scope_detach_task(tr_task *t);
 /* Re-parents scope s (a task's outermost own scope) under np. */
 void tr__scope_reparent(tr__scope *s, tr__scope *np);
 /* Delivers cancellation to blocked tasks in s's subtree. */
@@ -201,9 +212,12 @@ struct tr_task {
     const char *name;          /* user's name, not copied */
     tr_task_fn fn;             /* body */
     void *arg;                 /* its argument */
+    tr__stack stack;           /* where it runs */
     int state;                 /* enum tr__task_state */
     int rc;                    /* fn's result once done */
     int wake_value;            /* what tr_wait_task_rescheduled returns */
+    /* Every field from abort_fn up to sleep_timer starts as zero: spawning
+     * clears them with one memset (see TR__TASK_ZERO_*). */
     tr_abort_fn abort_fn;      /* while blocked: how to abort the wait */
     void *abort_ctx;           /* its argument */
     tr__scope *scope;          /* innermost cancel scope */
@@ -214,19 +228,20 @@ struct tr_task {
     tr_task *sib_prev;         /* membership in nursery->children */
     tr_task *sib_next;
     tr__nursery *open_nursery; /* innermost nursery this task opened */
-    tr__timer sleep_timer;     /* deadline of tr_sleep* */
-    uint64_t cancel_gen;       /* run->cancel_gen when cancel_cached was computed */
-    bool cancel_cached;        /* cached tr__task_cancelled result */
-    bool system;               /* a system task */
-    tr__stack stack;           /* where it runs */
     const tr_failure *carried; /* failures passed up by joined nurseries */
     tr__local *locals;         /* task-local bindings */
     tr__start *start;          /* set while being started by tr_start */
-    bool was_started;          /* tr_started was called */
     const char *wait_file;     /* call site of the current blocking call */
+    uint64_t cancel_gen;       /* run->cancel_gen when cancel_cached was computed */
     int wait_line;
+    bool cancel_cached;        /* cached tr__task_cancelled result */
+    bool system;               /* a system task */
+    bool was_started;          /* tr_started was called */
+    tr__timer sleep_timer;     /* deadline of tr_sleep* */
     char message[TR_FAIL_MESSAGE_MAX]; /* last tr_fail message */
 };
+#define TR__TASK_ZERO_FIRST abort_fn
+#define TR__TASK_ZERO_END sleep_timer
 
 /* ---- the run --------------------------------------------------------- */
 
@@ -255,6 +270,7 @@ struct tr__run {
     void *policy_ctx;
     const tr__io_backend *io;      /* how the loop waits */
     void *io_ctx;
+    bool io_idle;                  /* nothing registered: no need to poll */
     tr_alloc_fn alloc;
     void *alloc_ctx;
     size_t stack_size;             /* default usable stack size */
@@ -271,16 +287,21 @@ struct tr__run {
     const tr_failure *failures;    /* top-level failures for the report */
     size_t lost;                   /* failures lost to out of memory */
     bool hang;                     /* the clock declared a hang */
+    bool track_stacks;             /* register stacks with valgrind */
+    uint64_t fpenv;                /* FP control words new tasks start with */
     const tr_run_opts *opts;       /* the caller's options */
 };
 
 extern _Thread_local tr__run *tr__current_run;
-extern _Thread_local const char *tr__site_file;
-extern _Thread_local int tr__site_line;
 
 /* The current run and task; abort with a misuse message outside a task. */
-tr__run *tr__need_run(const char *call);
-tr_task *tr__need_task(const char *call);
+_Noreturn void tr__outside_task(const char *call);
+static inline tr__run *tr__need_run(const char *call) {
+    tr__run *r = tr__current_run;
+    if (TR__UNLIKELY(!r || !r->current)) tr__outside_task(call);
+    return r;
+}
+static inline tr_task *tr__need_task(const char *call) { return tr__need_run(call)->current; }
 
 void *tr__alloc(tr__run *r, size_t size);
 void *tr__realloc(tr__run *r, void *p, size_t size);
@@ -288,19 +309,92 @@ void tr__free(tr__run *r, void *p);
 
 /* ---- scheduling ------------------------------------------------------ */
 
-int tr__queue_reserve(tr__run *r, size_t tasks);
-void tr__make_runnable(tr__run *r, tr_task *t);
-void tr__switch_away(tr__run *r, tr_task *cur);
+void tr__task_free(tr__run *r, tr_task *t);
+
+int tr__queue_grow(tr__run *r, size_t tasks);
+static inline int tr__queue_reserve(tr__run *r, size_t tasks) {
+    return tasks <= r->queue_cap ? 0 : tr__queue_grow(r, tasks);
+}
+static inline void tr__make_runnable(tr__run *r, tr_task *t) {
+    t->state = TR__RUNNABLE;
+    r->runq[r->runq_len++] = t;
+}
+/* Frees the task that exited last, once its stack is no longer in use. */
+static inline void tr__reap(tr__run *r) {
+    if (r->exited) {
+        tr__task_free(r, r->exited);
+        r->exited = NULL;
+    }
+}
 void tr__start_batch(tr__run *r);
+_Noreturn void tr__stack_overflow(const tr_task *t);
+/* Unguarded stacks (past the guard-page budget) have a canary below them. */
+static inline void tr__check_canary(const tr_task *t) {
+    if (t->stack.canary && TR__UNLIKELY(*t->stack.canary != TR__CANARY)) tr__stack_overflow(t);
+}
 int tr__park(tr__run *r, tr_task *t, tr_abort_fn fn, void *ctx);
 void tr__wake(tr__run *r, tr_task *t, int value);
 void tr__try_abort(tr__run *r, tr_task *t);
 tr_time tr__now(tr__run *r);
 
 tr_task *tr__task_new(tr__run *r, tr_task_fn fn, void *arg, const tr_spawn_opts *o, int *rc);
-void tr__task_free(tr__run *r, tr_task *t);
 void tr__task_launch(tr__run *r, tr_task *t, tr__nursery *n, tr__scope *home);
 void tr__dump_tasks(tr__run *r, FILE *f);
 
+
+
+/* ---- the switch (inline: it is the hottest path) ---------------------- */
+
+/* The next task of the batch. When the scheduler would have nothing to do
+ * between batches (no deadline to check, no I/O to poll), the next batch
+ * starts right here instead of through a switch to the scheduler. */
+static inline tr_task *tr__next_in_batch(tr__run *r) {
+    if (r->batch_pos == r->batch_len && r->runq_len && tr__heap_empty(&r->heap) && r->io_idle)
+        tr__start_batch(r);
+    return r->batch_pos < r->batch_len ? r->batch[r->batch_pos++] : NULL;
+}
+
+/* cur has been queued or blocked: run the next task; returns when cur runs
+ * again. */
+static inline void tr__switch_away(tr__run *r, tr_task *cur) {
+    tr_task *next = tr__next_in_batch(r);
+    r->current = next;
+    if (next == cur) {
+        cur->state = TR__RUNNING;
+        return;
+    }
+    tr__check_canary(cur);
+    if (next) {
+        next->state = TR__RUNNING;
+        tr__ctx_switch(&cur->ctx, &next->ctx);
+    } else {
+        tr__ctx_switch(&cur->ctx, &r->sched_ctx);
+    }
+    if (r->exited) tr__reap(r);
+}
+
+static inline bool tr__task_cancelled(tr_task *t) {
+    if (TR__LIKELY(t->cancel_gen == t->run->cancel_gen)) return t->cancel_cached;
+    return tr__task_cancelled_slow(t);
+}
+
+/* ---- inline list operations ------------------------------------------ */
+
+static inline void tr__scope_attach_task(tr__scope *s, tr_task *t) {
+    t->scope = s;
+    t->scope_prev = NULL;
+    t->scope_next = s->tasks;
+    if (s->tasks) s->tasks->scope_prev = t;
+    s->tasks = t;
+    t->cancel_gen = 0;
+}
+
+static inline void tr__scope_detach_task(tr_task *t) {
+    tr__scope *s = t->scope;
+    if (t->scope_prev) t->scope_prev->scope_next = t->scope_next;
+    else s->tasks = t->scope_next;
+    if (t->scope_next) t->scope_next->scope_prev = t->scope_prev;
+    t->scope_prev = t->scope_next = NULL;
+}
 
 #endif

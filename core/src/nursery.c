@@ -71,6 +71,10 @@ void tr__nursery_add_failure(tr__run *r, tr__nursery *n, int code, tr__record *r
 void tr__nursery_child_exited(tr__run *r, tr__nursery *n, tr_task *t) {
     int rc = t->rc;
     unlink_child(n, t);
+    if (TR__LIKELY(rc >= 0 && !t->carried && t != r->main)) {
+        wake_parent_if_done(r, n);
+        return;
+    }
     if (rc < 0 && rc != -ECANCELED) {
         tr__record *rec = tr__record_new(r, t, rc, t->carried);
         if (!rec) n->lost += tr__records_count(t->carried);

@@ -1,6 +1,7 @@
 /* tr_run and the run loop: wait for I/O or the next deadline, fire due
  * timers, run one batch of runnable tasks; repeat until no task is left. */
 #include "internal.h"
+#include "track.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,11 +9,6 @@
 _Thread_local tr__run *tr__current_run;
 _Thread_local const char *tr__site_file;
 _Thread_local int tr__site_line;
-
-void tr__note_site(const char *file, int line) {
-    tr__site_file = file;
-    tr__site_line = line;
-}
 
 /* ---- misuse ------------------------------------------------------------ */
 
@@ -33,13 +29,9 @@ void tr__misuse(const char *call, const char *fmt, ...) {
     abort();
 }
 
-tr__run *tr__need_run(const char *call) {
-    tr__run *r = tr__current_run;
-    TR__REQUIRE(r && r->current, call, "must be called from a task inside tr_run");
-    return r;
+void tr__outside_task(const char *call) {
+    tr__misuse(call, "must be called from a task inside tr_run");
 }
-
-tr_task *tr__need_task(const char *call) { return tr__need_run(call)->current; }
 
 /* ---- memory ------------------------------------------------------------ */
 
@@ -102,23 +94,13 @@ static void wait_for_events(tr__run *r) {
 }
 
 static void run_batch(tr__run *r) {
-    tr_task **b = r->batch;
-    r->batch = r->runq;
-    r->batch_len = r->runq_len;
-    r->runq = b;
-    r->runq_len = 0;
-    r->batch_pos = 0;
-    if (r->policy && r->policy->order_batch && r->batch_len > 1)
-        r->policy->order_batch(r->policy_ctx, r->batch, r->batch_len);
+    tr__start_batch(r);
     while (r->batch_pos < r->batch_len) {
         tr_task *t = r->batch[r->batch_pos++];
         t->state = TR__RUNNING;
         r->current = t;
         tr__ctx_switch(&r->sched_ctx, &t->ctx);
-        if (r->exited) {
-            tr__task_free(r, r->exited);
-            r->exited = NULL;
-        }
+        tr__reap(r);
     }
     r->current = NULL;
 }
@@ -157,6 +139,9 @@ static tr__run *run_new(const tr_run_opts *o) {
     r->policy = o ? o->policy : NULL;
     r->policy_ctx = o ? o->policy_ctx : NULL;
     r->io = &tr__io_sleep;
+    r->io_idle = true;
+    r->fpenv = tr__ctx_fpenv();
+    r->track_stacks = TR__TRACK_STACKS_WANTED();
     r->stack_size = tr__stack_round(o && o->stack_size_bytes ? o->stack_size_bytes : default_stack());
     tr__nursery_init_root(r, &r->root);
     return r;

@@ -9,8 +9,7 @@
 
 #include <stdio.h>
 
-int tr__queue_reserve(tr__run *r, size_t tasks) {
-    if (tasks <= r->queue_cap) return 0;
+int tr__queue_grow(tr__run *r, size_t tasks) {
     size_t cap = r->queue_cap ? r->queue_cap : 16;
     while (cap < tasks) cap *= 2;
     tr_task **q = tr__realloc(r, r->runq, cap * sizeof *q);
@@ -23,12 +22,7 @@ int tr__queue_reserve(tr__run *r, size_t tasks) {
     return 0;
 }
 
-void tr__make_runnable(tr__run *r, tr_task *t) {
-    t->state = TR__RUNNABLE;
-    r->runq[r->runq_len++] = t;
-}
-
-static _Noreturn void stack_overflow(const tr_task *t) {
+void tr__stack_overflow(const tr_task *t) {
     fprintf(stderr, "ctrio: stack overflow in task '%s' (#%llu): its stack of %zu bytes "
                     "overflowed into a neighbour (detected by canary); give it a larger "
                     "stack_size_bytes\n",
@@ -36,20 +30,19 @@ static _Noreturn void stack_overflow(const tr_task *t) {
     abort();
 }
 
-/* cur has been queued or blocked: run the next task of the batch, or go back
- * to the scheduler when the batch is done. Returns when cur runs again. */
-void tr__switch_away(tr__run *r, tr_task *cur) {
-    if (cur->stack.canary && TR__UNLIKELY(*cur->stack.canary != TR__CANARY)) stack_overflow(cur);
-    if (r->batch_pos < r->batch_len) {
-        tr_task *next = r->batch[r->batch_pos++];
-        next->state = TR__RUNNING;
-        r->current = next;
-        tr__ctx_switch(&cur->ctx, &next->ctx);
-    } else {
-        r->current = NULL;
-        tr__ctx_switch(&cur->ctx, &r->sched_ctx);
-    }
+/* Make the run queue the current batch, in the policy's order. */
+void tr__start_batch(tr__run *r) {
+    tr_task **b = r->batch;
+    r->batch = r->runq;
+    r->batch_len = r->runq_len;
+    r->runq = b;
+    r->runq_len = 0;
+    r->batch_pos = 0;
+    if (r->policy && r->policy->order_batch && r->batch_len > 1)
+        r->policy->order_batch(r->policy_ctx, r->batch, r->batch_len);
 }
+
+
 
 void tr__wake(tr__run *r, tr_task *t, int value) {
     t->abort_fn = NULL;

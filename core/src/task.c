@@ -16,6 +16,7 @@ static _Noreturn void task_exit(tr_task *t, int rc);
 static void task_entry(void *arg) {
     tr_task *t = arg;
     tr__ctx_entered(&t->ctx, &t->run->sched_ctx);
+    tr__reap(t->run);
     task_exit(t, t->fn(t->arg));
 }
 
@@ -24,7 +25,7 @@ static size_t stack_size_for(const tr__run *r, const tr_spawn_opts *o) {
 }
 
 /* Place the task struct and the copied arguments at the top of the stack. */
-static tr_task *carve(const tr__stack *st, const tr_spawn_opts *o, void **copy_out) {
+static tr_task *carve(tr__run *r, const tr__stack *st, const tr_spawn_opts *o, void **copy_out) {
     uintptr_t top = (uintptr_t)(st->lo + st->size) - 64;
     tr_task *t = (tr_task *)ALIGN_DOWN(top - sizeof(tr_task), 64);
     char *below = (char *)t;
@@ -34,8 +35,8 @@ static tr_task *carve(const tr__stack *st, const tr_spawn_opts *o, void **copy_o
         memcpy(below, o->copy, o->copy_size);
         *copy_out = below;
     }
-    t->ctx.valgrind_id = TR__TRACK_STACK_REGISTER(st->lo, below);
-    tr__ctx_make(&t->ctx, st->lo, (size_t)(below - st->lo), task_entry, t);
+    t->ctx.valgrind_id = r->track_stacks ? TR__TRACK_STACK_REGISTER(st->lo, below) : 0;
+    tr__ctx_make(&t->ctx, st->lo, (size_t)(below - st->lo), task_entry, t, r->fpenv);
     return t;
 }
 
@@ -49,7 +50,7 @@ tr_task *tr__task_new(tr__run *r, tr_task_fn fn, void *arg, const tr_spawn_opts 
     }
     if ((*rc = tr__queue_reserve(r, r->live_tasks + 1)) != 0) return NULL;
     if ((*rc = tr__stack_get(size, &st)) != 0) return NULL;
-    tr_task *t = carve(&st, o, &copy);
+    tr_task *t = carve(r, &st, o, &copy);
     t->run = r;
     t->id = r->next_id++;
     t->name = o && o->name ? o->name : "task";
@@ -58,26 +59,13 @@ tr_task *tr__task_new(tr__run *r, tr_task_fn fn, void *arg, const tr_spawn_opts 
     t->state = TR__NEW;
     t->rc = 0;
     t->wake_value = 0;
-    t->abort_fn = NULL;
-    t->scope = NULL;
-    t->scope_prev = t->scope_next = NULL;
-    t->nursery = NULL;
-    t->home = NULL;
-    t->sib_prev = t->sib_next = NULL;
-    t->open_nursery = NULL;
-    t->sleep_timer = (tr__timer){.kind = TR__TIMER_SLEEP, .heap_index = TR__NOT_IN_HEAP};
-    t->cancel_gen = 0;
-    t->system = false;
+    memset(&t->TR__TASK_ZERO_FIRST, 0,
+           offsetof(tr_task, TR__TASK_ZERO_END) - offsetof(tr_task, TR__TASK_ZERO_FIRST));
+    t->sleep_timer.kind = TR__TIMER_SLEEP;
+    t->sleep_timer.heap_index = TR__NOT_IN_HEAP;
     t->stack = st;
-    t->carried = NULL;
-    t->locals = NULL;
-    t->start = NULL;
-    t->was_started = false;
-    t->wait_file = NULL;
-    t->wait_line = 0;
     t->message[0] = '\0';
     r->live_tasks++;
-    tr__heap_reserve(r, r->live_tasks);
     return t;
 }
 
@@ -101,7 +89,7 @@ void tr__task_launch(tr__run *r, tr_task *t, tr__nursery *n, tr__scope *home) {
 
 void tr__task_free(tr__run *r, tr_task *t) {
     tr__stack st = t->stack;
-    TR__TRACK_STACK_DEREGISTER(t->ctx.valgrind_id);
+    if (t->ctx.valgrind_id) TR__TRACK_STACK_DEREGISTER(t->ctx.valgrind_id);
     tr__stack_put(&st);
     r->live_tasks--;
 }
@@ -112,15 +100,19 @@ static _Noreturn void task_exit(tr_task *t, int rc) {
                 "task returned with a nursery still open (call tr_nursery_join)");
     TR__REQUIRE(t->scope == t->home, "return from a task",
                 "task returned with a cancel scope still entered (call tr_scope_exit)");
+    tr__check_canary(t);
     t->rc = rc;
     t->state = TR__DONE;
     tr__scope_detach_task(t);
-    tr__locals_release(r, t->locals);
+    if (t->locals) tr__locals_release(r, t->locals);
     t->locals = NULL;
     tr__nursery_child_exited(r, t->nursery, t);
+    /* Its stack is freed by whoever runs next, once we are off it. */
     r->exited = t;
-    r->current = NULL;
-    tr__ctx_switch(NULL, &r->sched_ctx);
+    tr_task *next = tr__next_in_batch(r);
+    r->current = next;
+    if (next) next->state = TR__RUNNING;
+    tr__ctx_switch(NULL, next ? &next->ctx : &r->sched_ctx);
     abort(); /* not reached: a finished task is never resumed */
 }
 

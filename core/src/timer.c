@@ -4,37 +4,45 @@
  * re-keying are O(log n). */
 #include "internal.h"
 
-static bool before(const tr__timer *a, const tr__timer *b) {
+static bool before(const tr__heap_entry *a, const tr__heap_entry *b) {
     return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
 }
 
-static void place(tr__heap *h, size_t i, tr__timer *t) {
-    h->items[i] = t;
-    t->heap_index = i;
+static bool timer_before(const tr__timer *a, const tr__timer *b) {
+    return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
+}
+
+static void place(tr__heap *h, size_t i, tr__heap_entry e) {
+    h->items[i] = e;
+    e.timer->heap_index = i;
 }
 
 static void sift_up(tr__heap *h, size_t i) {
-    tr__timer *t = h->items[i];
+    tr__heap_entry e = h->items[i];
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!before(t, h->items[parent])) break;
+        if (!before(&e, &h->items[parent])) break;
         place(h, i, h->items[parent]);
         i = parent;
     }
-    place(h, i, t);
+    place(h, i, e);
 }
 
 static void sift_down(tr__heap *h, size_t i) {
-    tr__timer *t = h->items[i];
+    tr__heap_entry e = h->items[i];
     for (;;) {
         size_t c = 2 * i + 1;
         if (c >= h->len) break;
-        if (c + 1 < h->len && before(h->items[c + 1], h->items[c])) c++;
-        if (!before(h->items[c], t)) break;
+        if (c + 1 < h->len && before(&h->items[c + 1], &h->items[c])) c++;
+        if (!before(&h->items[c], &e)) break;
         place(h, i, h->items[c]);
         i = c;
     }
-    place(h, i, t);
+    place(h, i, e);
+}
+
+static tr__heap_entry entry_of(tr__timer *t) {
+    return (tr__heap_entry){.deadline = t->deadline, .seq = t->seq, .timer = t};
 }
 
 void tr__heap_reserve(tr__run *r, size_t n) {
@@ -42,7 +50,7 @@ void tr__heap_reserve(tr__run *r, size_t n) {
     if (n <= h->cap) return;
     size_t cap = h->cap ? h->cap : 64;
     while (cap < n) cap *= 2;
-    tr__timer **items = tr__realloc(r, h->items, cap * sizeof *items);
+    tr__heap_entry *items = tr__realloc(r, h->items, cap * sizeof *items);
     if (!items) return;
     h->items = items;
     h->cap = cap;
@@ -72,15 +80,15 @@ void tr__heap_insert(tr__run *r, tr__timer *t, tr_time deadline) {
         overflow_push(h, t);
         return;
     }
-    h->items[h->len] = t;
+    h->items[h->len] = entry_of(t);
     t->heap_index = h->len++;
     sift_up(h, t->heap_index);
 }
 
 tr__timer *tr__heap_min(const tr__heap *h) {
-    tr__timer *best = h->len ? h->items[0] : NULL;
+    tr__timer *best = h->len ? h->items[0].timer : NULL;
     for (tr__timer *t = h->overflow; t; t = t->ovf_next)
-        if (!best || before(t, best)) best = t;
+        if (!best || timer_before(t, best)) best = t;
     return best;
 }
 
@@ -92,10 +100,10 @@ void tr__heap_remove(tr__heap *h, tr__timer *t) {
         return;
     }
     t->heap_index = TR__NOT_IN_HEAP;
-    tr__timer *last = h->items[--h->len];
+    tr__heap_entry last = h->items[--h->len];
     if (i == h->len) return;
     place(h, i, last);
-    if (i > 0 && before(last, h->items[(i - 1) / 2]))
+    if (i > 0 && before(&last, &h->items[(i - 1) / 2]))
         sift_up(h, i);
     else
         sift_down(h, i);
@@ -109,7 +117,9 @@ void tr__heap_rekey(tr__run *r, tr__timer *t, tr_time deadline) {
     t->deadline = deadline;
     t->seq = h->next_seq++;
     if (i == TR__IN_OVERFLOW) return;
-    if (i > 0 && before(t, h->items[(i - 1) / 2]))
+    h->items[i].deadline = deadline;
+    h->items[i].seq = t->seq;
+    if (i > 0 && before(&h->items[i], &h->items[(i - 1) / 2]))
         sift_up(h, i);
     else
         sift_down(h, i);

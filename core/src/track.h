@@ -35,7 +35,10 @@ void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_
 /* A region now used as a stack / no longer used as one. */
 #define TR__TRACK_STACK_REGISTER(lo, hi) VALGRIND_STACK_REGISTER((lo), (hi))
 #define TR__TRACK_STACK_DEREGISTER(id) VALGRIND_STACK_DEREGISTER(id)
+/* True when stacks must be registered (read once per run). */
+#define TR__TRACK_STACKS_WANTED() (RUNNING_ON_VALGRIND != 0)
 #else
+#define TR__TRACK_STACKS_WANTED() 0
 #define TR__TRACK_STACK_REGISTER(lo, hi) ((void)(lo), (void)(hi), 0u)
 #define TR__TRACK_STACK_DEREGISTER(id) ((void)(id))
 #endif

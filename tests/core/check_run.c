@@ -1,6 +1,7 @@
 /* tr_run, tasks, checkpoints, sleeping, scheduler policy and error names. */
 #define _GNU_SOURCE
 #include <check.h>
+#include <fenv.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -517,6 +518,66 @@ END_TEST
 
 /* ---- Suite ------------------------------------------------------------------- */
 
+/* ---- Floating-point control words belong to each task ------------------- */
+
+/* The context switch saves each task's SSE/x87 (or FPCR) control words and
+ * restores them when they differ, so a task that changes its rounding mode
+ * does not change its neighbour's. */
+/* 1/3 in SSE arithmetic: its last bit depends on MXCSR's rounding mode,
+ * while fegetround() reads the x87 control word; the tasks check both,
+ * against values computed before the run. */
+static double third(void) {
+    volatile double one = 1.0, three = 3.0;
+    return one / three;
+}
+
+typedef struct rounding {
+    double nearest, upward; /* 1/3 under each mode, computed outside the run */
+    int ok;                 /* cleared by any task that sees the wrong mode */
+} rounding;
+
+static int upward_task(void *arg) {
+    rounding *r = arg;
+    ck_assert_int_eq(fesetround(FE_UPWARD), 0);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(tr_checkpoint(), 0);
+        if (fegetround() != FE_UPWARD || third() != r->upward) r->ok = 0;
+    }
+    return 0;
+}
+
+static int nearest_task(void *arg) {
+    rounding *r = arg;
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(tr_checkpoint(), 0);
+        if (fegetround() != FE_TONEAREST || third() != r->nearest) r->ok = 0;
+    }
+    return 0;
+}
+
+static int rounding_main(void *arg) {
+    rounding *r = arg;
+    tr_nursery n;
+    tr_nursery_open(&n);
+    ck_assert_int_eq(tr_start_soon(&n, upward_task, r), 0);
+    ck_assert_int_eq(tr_start_soon(&n, nearest_task, r), 0);
+    int rc = tr_nursery_join(&n, 0);
+    if (fegetround() != FE_TONEAREST || third() != r->nearest) r->ok = 0;
+    return rc;
+}
+
+START_TEST(test_rounding_mode_is_per_task) {
+    rounding r = {.nearest = third(), .ok = 1};
+    ck_assert_int_eq(fesetround(FE_UPWARD), 0);
+    r.upward = third();
+    ck_assert_int_eq(fesetround(FE_TONEAREST), 0);
+    ck_assert(r.upward > r.nearest);
+    ck_assert_int_eq(tr_test_run(rounding_main, &r, NULL), 0);
+    ck_assert_int_eq(r.ok, 1);
+    ck_assert(fegetround() == FE_TONEAREST && third() == r.nearest);
+}
+END_TEST
+
 static Suite *run_suite(void) {
     Suite *s = suite_create("run");
     TCase *tc = tcase_create("run");
@@ -547,6 +608,7 @@ static Suite *run_suite(void) {
     tcase_add_test(tc, test_spawn_runs_from_next_batch);
     tcase_add_test(tc, test_policy_reverses_batches);
     tcase_add_test(tc, test_fifo_is_default);
+    tcase_add_test(tc, test_rounding_mode_is_per_task);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("many_runs");

@@ -1,5 +1,7 @@
 /* AArch64 (AAPCS64) context switch: saves x19-x30, d8-d15 and FPCR on the
- * current stack, stores sp in *save_sp (x0) and resumes new_sp (x1). */
+ * current stack, stores sp in *save_sp (x0) and resumes new_sp (x1). FPCR is
+ * written back only when the resumed context's differs (x10 keeps the value
+ * just saved). */
     .text
     .globl  tr__ctx_jump
     .hidden tr__ctx_jump
@@ -17,8 +19,8 @@ tr__ctx_jump:
     stp     d10, d11, [sp, #112]
     stp     d12, d13, [sp, #128]
     stp     d14, d15, [sp, #144]
-    mrs     x9, fpcr
-    str     x9, [sp, #160]
+    mrs     x10, fpcr
+    str     x10, [sp, #160]
     mov     x9, sp
     str     x9, [x0]
     mov     sp, x1
@@ -33,8 +35,10 @@ tr__ctx_jump:
     ldp     d12, d13, [sp, #128]
     ldp     d14, d15, [sp, #144]
     ldr     x9, [sp, #160]
-    msr     fpcr, x9
-    add     sp, sp, #176
+    cmp     x9, x10
+    b.eq    1f
+    msr     fpcr, x9    /* only when it differs: writing FPCR is slow */
+1:  add     sp, sp, #176
     ret
     .size   tr__ctx_jump, .-tr__ctx_jump
 
