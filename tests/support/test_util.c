@@ -95,3 +95,8 @@ long tr_test_rss_bytes(void) {
     if (resident < 0) return -1;
     return resident * sysconf(_SC_PAGESIZE);
 }
+
+bool tr_test_under_valgrind(void) {
+    const char *preload = getenv("LD_PRELOAD");
+    return preload && strstr(preload, "vgpreload") != NULL;
+}

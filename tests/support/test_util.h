@@ -50,5 +50,9 @@ void *tr_test_alloc_fn(void *ctx, void *ptr, size_t size);
 
 /* Resident set size in bytes, from /proc/self/statm (-1 if unreadable). */
 long tr_test_rss_bytes(void);
+/* True when the test runs under valgrind (which preloads its own library):
+ * valgrind keeps memory of its own resident and does not model the SSE
+ * rounding mode. */
+bool tr_test_under_valgrind(void);
 
 #endif
