@@ -439,11 +439,7 @@ TR_API void tr_reschedule(tr_task *task, int value);
 #endif
 
 /* The rest of core's API, one header per area. */
-#if __has_include("ctrio/sync.h")
 #include "ctrio/sync.h"
-#endif
-#if __has_include("ctrio/channel.h")
 #include "ctrio/channel.h"
-#endif
 
 #endif /* CTRIO_H */

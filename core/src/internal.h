@@ -284,6 +284,7 @@ struct tr__run {
     int main_rc;                   /* main's result */
     int system_rc;                 /* first failure of a system task */
     tr__nursery root;              /* system nursery: main + system tasks */
+    struct tr__owned *owned;       /* blocks to free at the end (owned.c) */
     const tr_failure *failures;    /* top-level failures for the report */
     size_t lost;                   /* failures lost to out of memory */
     bool hang;                     /* the clock declared a hang */
@@ -304,6 +305,10 @@ static inline tr__run *tr__need_run(const char *call) {
 static inline tr_task *tr__need_task(const char *call) { return tr__need_run(call)->current; }
 
 void *tr__alloc(tr__run *r, size_t size);
+/* Blocks freed at the end of the run if nobody freed them before (owned.c). */
+void *tr__alloc_owned(tr__run *r, size_t size);
+void tr__free_owned(tr__run *r, void *p);
+void tr__free_all_owned(tr__run *r);
 void *tr__realloc(tr__run *r, void *p, size_t size);
 void tr__free(tr__run *r, void *p);
 

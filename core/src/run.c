@@ -148,6 +148,7 @@ static tr__run *run_new(const tr_run_opts *o) {
 }
 
 static void run_free(tr__run *r) {
+    tr__free_all_owned(r);
     tr__records_free(r, r->root.failures);
     tr__heap_free(r);
     tr__free(r, r->runq);

@@ -1,0 +1,101 @@
+/* Private parts shared by the synchronization primitives and the channels:
+ * the intrusive parking-lot queue and the checkpoint helpers. Not
+ * installed. */
+#ifndef CTRIO_SYNC_INTERNAL_H
+#define CTRIO_SYNC_INTERNAL_H
+
+#include "internal.h"
+
+/* One parked task's place in a lot; it lives on that task's stack for as
+ * long as the task is parked. Primitives that need more per waiter embed it
+ * (see channel.c). */
+typedef struct tr__lot_node {
+    struct tr__lot_node *prev; /* towards the front of the queue */
+    struct tr__lot_node *next; /* towards the back */
+    struct tr__lot *lot;       /* the lot it is queued in (repark changes it) */
+    tr_task *task;             /* the parked task */
+} tr__lot_node;
+
+/* A FIFO of parked tasks. All-zero bytes are an empty lot. */
+typedef struct tr__lot {
+    tr__lot_node *first; /* oldest, woken first */
+    tr__lot_node *last;  /* newest */
+    size_t count;        /* nodes queued */
+} tr__lot;
+_Static_assert(sizeof(tr__lot) <= sizeof(tr_parking_lot), "tr_parking_lot too small");
+
+/* Queue node at the back of lot. */
+static inline void tr__lot_push(tr__lot *lot, tr__lot_node *n) {
+    n->lot = lot;
+    n->next = NULL;
+    n->prev = lot->last;
+    if (lot->last) lot->last->next = n;
+    else lot->first = n;
+    lot->last = n;
+    lot->count++;
+}
+
+/* Take node out of the lot it is queued in. */
+static inline void tr__lot_unlink(tr__lot_node *n) {
+    tr__lot *lot = n->lot;
+    if (n->prev) n->prev->next = n->next;
+    else lot->first = n->next;
+    if (n->next) n->next->prev = n->prev;
+    else lot->last = n->prev;
+    lot->count--;
+    n->lot = NULL;
+}
+
+/* Take the oldest node out of lot (NULL when empty); the caller wakes it. */
+static inline tr__lot_node *tr__lot_pop(tr__lot *lot) {
+    tr__lot_node *n = lot->first;
+    if (n) tr__lot_unlink(n);
+    return n;
+}
+
+/* Park task t (the current task) in lot with node n (on t's stack) until a
+ * wake; a cancellation takes n out of whatever lot it is in by then.
+ * Returns the wake value, or -ECANCELED. */
+int tr__lot_park(tr__lot *lot, tr__lot_node *n, tr_task *t);
+
+/* As tr__lot_park, but cancellation cannot reach the task: it waits until
+ * woken (Condition.wait's shielded re-acquire). */
+int tr__lot_park_shielded(tr__lot *lot, tr__lot_node *n, tr_task *t);
+
+/* Wake up to n of lot's oldest tasks with value; returns how many. */
+size_t tr__lot_wake(tr__lot *lot, size_t n, int value);
+
+/* ---- checkpoints --------------------------------------------------------- */
+
+/* A schedule point that is never a cancel point: t goes to the back of the
+ * run queue and the next runnable task runs. */
+static inline void tr__sync_yield(tr_task *t) {
+    tr__run *r = t->run;
+    tr__make_runnable(r, t);
+    tr__switch_away(r, t);
+}
+
+/* checkpoint_if_cancelled for task t: -ECANCELED after a schedule point
+ * when t is cancelled, else 0 at once. */
+static inline int tr__sync_cancel_point(tr_task *t) {
+    if (TR__LIKELY(!tr__task_cancelled(t))) return 0;
+    tr__sync_yield(t);
+    return -ECANCELED;
+}
+
+/* ---- the lock, for the condition ------------------------------------------ */
+
+/* A lock's state; tr_lock is its caller-allocated storage. */
+typedef struct tr__lock {
+    tr__lot lot;    /* waiting acquirers, oldest first */
+    tr_task *owner; /* holder, or NULL */
+} tr__lock;
+_Static_assert(sizeof(tr__lock) <= sizeof(tr_lock), "tr_lock too small");
+
+static inline tr__lock *tr__as_lock(tr_lock *l) { return (tr__lock *)(void *)l; }
+
+/* Acquire for task t with no cancel point: take the lock at once if free,
+ * else wait for it whatever happens (used after a cancelled wait). */
+void tr__lock_acquire_shielded(tr__lock *l, tr_task *t);
+
+#endif
