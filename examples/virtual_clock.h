@@ -34,7 +34,8 @@ static inline tr_time example_vclock_now(void *ctx) {
  * and tell the loop not to wait in real time at all. */
 static inline tr_duration example_vclock_deadline_to_sleep_time(void *ctx, tr_time deadline) {
     (void)ctx;
-    if (deadline != TR_INF && deadline > example_vclock_now_ns) example_vclock_now_ns = deadline;
+    if (deadline == TR_INF) return TR_INF; /* nothing to jump to: wait for I/O */
+    if (deadline > example_vclock_now_ns) example_vclock_now_ns = deadline;
     return 0;
 }
 

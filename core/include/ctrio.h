@@ -122,10 +122,21 @@ typedef struct tr_clock {
      * its time here (autojump). */
     tr_duration (*deadline_to_sleep_time)(void *ctx, tr_time deadline);
     /* Called when no task can ever run again: nothing runnable, no deadline,
-     * no I/O that could arrive. Return true to end the run with TR_EDEADLOCK
-     * (after a report of the task tree and a cancellation of every task);
-     * false (or a NULL hook) to wait forever, as production code does. */
+     * no I/O that could arrive, no clock hold. Return true to end the run
+     * with TR_EDEADLOCK (after a report of the task tree and a cancellation
+     * of every task); false (or a NULL hook) to wait forever, as production
+     * code does. */
     bool (*hang_is_error)(void *ctx);
+    /* Autojump (optional, both or neither): the real time the loop must stay
+     * idle (no runnable task) before virtual time jumps to the next deadline,
+     * TR_INF for never, 0 for at once. Asked every time the loop goes idle,
+     * so a change applies from the next idle period on. Idle waiters of
+     * tr_wait_all_tasks_blocked with a cushion <= the threshold wake first. */
+    tr_duration (*autojump_threshold)(void *ctx);
+    /* Move virtual time forward to `deadline`: the loop stayed idle for the
+     * threshold, with no clock hold. `cause` says which deadline (a task's
+     * sleep, a scope's deadline) for the clock's jump log. */
+    void (*autojump)(void *ctx, tr_time deadline, const char *cause);
 } tr_clock;
 
 /* The system clock: CLOCK_MONOTONIC, never a hang error. */
@@ -234,6 +245,25 @@ TR_API tr_time tr_current_time(void);
  * innermost shield; -TR_INF if the task is already cancelled; TR_INF if
  * none. Not a checkpoint. */
 TR_API tr_time tr_current_effective_deadline(void);
+
+/* ------------------------------------------------------------------------ */
+/* Testing support in the run loop                                           */
+/* ------------------------------------------------------------------------ */
+
+/* Block until every other task of the run is blocked and has been for
+ * `cushion` of real time (0: as soon as nothing else is runnable). Waiters
+ * with the smallest cushion wake first (ties: in the order they waited), and
+ * before any autojump of a virtual clock. Checkpoint. 0, -ECANCELED,
+ * -EINVAL (cushion < 0). */
+TR_API TR_NODISCARD int tr_wait_all_tasks_blocked(tr_duration cushion);
+#define tr_wait_all_tasks_blocked(c) (TR__SITE(), tr_wait_all_tasks_blocked(c))
+
+/* Hold the clock: while a hold is out, a virtual clock does not autojump
+ * and the run is not declared hung, because work outside the loop's
+ * knowledge (a worker thread, real I/O) may still make a task runnable.
+ * Holds nest; every hold needs one release. Task only; not checkpoints. */
+TR_API void tr_clock_hold(void);
+TR_API void tr_clock_release(void);
 
 /* ------------------------------------------------------------------------ */
 /* Tasks                                                                     */

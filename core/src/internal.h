@@ -285,6 +285,8 @@ struct tr__run {
     int system_rc;                 /* first failure of a system task */
     tr__nursery root;              /* system nursery: main + system tasks */
     struct tr__owned *owned;       /* blocks to free at the end (owned.c) */
+    struct tr__idle_waiter *idle_first; /* tr_wait_all_tasks_blocked, sorted */
+    size_t clock_holds;            /* tr_clock_hold count */
     const tr_failure *failures;    /* top-level failures for the report */
     size_t lost;                   /* failures lost to out of memory */
     bool hang;                     /* the clock declared a hang */
@@ -345,6 +347,10 @@ tr_time tr__now(tr__run *r);
 tr_task *tr__task_new(tr__run *r, tr_task_fn fn, void *arg, const tr_spawn_opts *o, int *rc);
 void tr__task_launch(tr__run *r, tr_task *t, tr__nursery *n, tr__scope *home);
 void tr__dump_tasks(tr__run *r, FILE *f);
+/* Idle waiters (idle.c): the smallest cushion (TR_INF: none), and waking
+ * the waiters that have it. */
+tr_duration tr__idle_cushion(const tr__run *r);
+void tr__idle_wake(tr__run *r);
 
 
 

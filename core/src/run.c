@@ -52,14 +52,18 @@ void tr__free(tr__run *r, void *p) {
 
 /* ---- the loop ---------------------------------------------------------- */
 
-static void fire_timers(tr__run *r) {
+/* Fires every due deadline; returns whether any fired. */
+static bool fire_timers(tr__run *r) {
     tr_time now = tr__now(r);
     tr__timer *m;
+    bool fired = false;
     while ((m = tr__heap_min(&r->heap)) && m->deadline <= now) {
         tr__heap_remove(&r->heap, m);
         if (m->kind == TR__TIMER_SLEEP) tr__wake(r, TR__CONTAINER_OF(m, tr_task, sleep_timer), 0);
         else tr__scope_timer_fired(r, m);
+        fired = true;
     }
+    return fired;
 }
 
 /* Nothing can ever run again: report, then cancel everything so tasks can
@@ -69,28 +73,79 @@ static void declare_hang(tr__run *r) {
     r->hang = true;
     if (!(r->opts && r->opts->quiet)) {
         fprintf(f, "ctrio: deadlock: no task can ever run again (no runnable task, no "
-                   "deadline, no I/O); cancelling every task\n");
+                   "deadline, no I/O, no clock hold); cancelling every task\n");
         tr__dump_tasks(r, f);
     }
     tr__scope_cancel(r, &r->root.scope);
 }
 
-static void wait_for_events(tr__run *r) {
-    if (r->runq_len == 0) {
-        tr__timer *m = tr__heap_min(&r->heap);
-        if (!m && r->io->idle(r->io_ctx) && r->clock->hang_is_error &&
-            r->clock->hang_is_error(r->clock_ctx)) {
-            if (!r->hang) declare_hang(r);
-            if (r->runq_len) return;
-            fprintf(stderr, "ctrio: deadlock persists after cancelling every task\n");
-            abort();
+static bool is_hang(tr__run *r, const tr__timer *next) {
+    return !next && !r->idle_first && !r->clock_holds && r->io->idle(r->io_ctx) &&
+           r->clock->hang_is_error && r->clock->hang_is_error(r->clock_ctx);
+}
+
+static tr_duration autojump_threshold(tr__run *r, const tr__timer *next) {
+    const tr_clock *c = r->clock;
+    if (!next || r->clock_holds || !c->autojump_threshold || !c->autojump) return TR_INF;
+    tr_duration t = c->autojump_threshold(r->clock_ctx);
+    return t < 0 ? 0 : t;
+}
+
+/* What a deadline belongs to, for the clock's jump log. */
+static const char *deadline_cause(const tr__timer *m) {
+    if (m->kind == TR__TIMER_SLEEP) return TR__CONTAINER_OF(m, tr_task, sleep_timer)->name;
+    const tr__scope *s = TR__CONTAINER_OF(m, tr__scope, timer);
+    return s->owner ? s->owner->name : "cancel scope";
+}
+
+enum idle_action { IDLE_NONE, IDLE_WAKE_WAITERS, IDLE_AUTOJUMP };
+
+/* How long to wait, as Trio's loop decides: until the next deadline (on the
+ * clock's terms); with idle waiters, at most the smallest cushion (and no
+ * autojump while anyone waits); otherwise at most the autojump threshold. */
+static tr_duration idle_timeout(tr__run *r, const tr__timer *next, enum idle_action *action) {
+    tr_duration t = r->clock->deadline_to_sleep_time(r->clock_ctx, next ? next->deadline : TR_INF);
+    if (t < 0) t = 0;
+    *action = IDLE_NONE;
+    if (r->idle_first) {
+        tr_duration cushion = tr__idle_cushion(r);
+        if (cushion < t) {
+            t = cushion;
+            *action = IDLE_WAKE_WAITERS;
         }
-        tr_duration wait = r->clock->deadline_to_sleep_time(r->clock_ctx, m ? m->deadline : TR_INF);
-        r->io->wait(r->io_ctx, wait);
-    } else if (!r->io->idle(r->io_ctx)) {
-        r->io->wait(r->io_ctx, 0);
+    } else {
+        tr_duration jump = autojump_threshold(r, next);
+        if (jump < t) {
+            t = jump;
+            *action = IDLE_AUTOJUMP;
+        }
     }
-    if (!tr__heap_empty(&r->heap)) fire_timers(r);
+    return t;
+}
+
+static void wait_for_events(tr__run *r) {
+    if (r->runq_len) {
+        if (!r->io->idle(r->io_ctx)) r->io->wait(r->io_ctx, 0);
+        if (!tr__heap_empty(&r->heap)) fire_timers(r);
+        return;
+    }
+    tr__timer *next = tr__heap_min(&r->heap);
+    if (is_hang(r, next)) {
+        if (!r->hang) declare_hang(r);
+        if (r->runq_len) return;
+        fprintf(stderr, "ctrio: deadlock persists after cancelling every task\n");
+        abort();
+    }
+    enum idle_action action;
+    r->io->wait(r->io_ctx, idle_timeout(r, next, &action));
+    if (!tr__heap_empty(&r->heap) && fire_timers(r)) action = IDLE_NONE;
+    if (r->runq_len || action == IDLE_NONE) return;
+    if (action == IDLE_WAKE_WAITERS) {
+        tr__idle_wake(r);
+    } else {
+        next = tr__heap_min(&r->heap);
+        if (next) r->clock->autojump(r->clock_ctx, next->deadline, deadline_cause(next));
+    }
 }
 
 static void run_batch(tr__run *r) {
