@@ -110,6 +110,9 @@ void tr__scope_cancel(tr__run *r, tr__scope *s);
 bool tr__task_cancelled_slow(tr_task *t);
 /* Is the task cancelled? Cached until any cancellation changes. */
 static inline bool tr__task_cancelled(tr_task *t);
+/* The current task's schedule points and cancel points so far, for
+ * checkpoint assertions (0 and 0 outside a task). */
+void tr__checkpoint_counts(uint64_t *schedule_points, uint64_t *cancel_points);
 void tr__scope_timer_fired(tr__run *r, tr__timer *timer);
 /* Moves a task between scopes' task lists (innermost scope changes). */
 static inline void tr__scope_attach_task(tr__scope *s, tr_task *t);
@@ -216,6 +219,8 @@ struct tr_task {
     int state;                 /* enum tr__task_state */
     int rc;                    /* fn's result once done */
     int wake_value;            /* what tr_wait_task_rescheduled returns */
+    uint64_t schedule_points;  /* times it offered a schedule point */
+    uint64_t cancel_points;    /* times it checked for cancellation */
     /* Every field from abort_fn up to sleep_timer starts as zero: spawning
      * clears them with one memset (see TR__TASK_ZERO_*). */
     tr_abort_fn abort_fn;      /* while blocked: how to abort the wait */
@@ -368,6 +373,7 @@ static inline tr_task *tr__next_in_batch(tr__run *r) {
 /* cur has been queued or blocked: run the next task; returns when cur runs
  * again. */
 static inline void tr__switch_away(tr__run *r, tr_task *cur) {
+    cur->schedule_points++;
     tr_task *next = tr__next_in_batch(r);
     r->current = next;
     if (next == cur) {
@@ -382,6 +388,12 @@ static inline void tr__switch_away(tr__run *r, tr_task *cur) {
         tr__ctx_switch(&cur->ctx, &r->sched_ctx);
     }
     if (r->exited) tr__reap(r);
+}
+
+/* A cancel point: counts it, then answers whether t is cancelled. */
+static inline bool tr__cancel_point(tr_task *t) {
+    t->cancel_points++;
+    return tr__task_cancelled(t);
 }
 
 static inline bool tr__task_cancelled(tr_task *t) {

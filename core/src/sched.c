@@ -64,7 +64,7 @@ int tr__park(tr__run *r, tr_task *t, tr_abort_fn fn, void *ctx) {
     t->state = TR__BLOCKED;
     t->wait_file = tr__site_file;
     t->wait_line = tr__site_line;
-    if (tr__task_cancelled(t)) tr__try_abort(r, t);
+    if (tr__cancel_point(t)) tr__try_abort(r, t);
     tr__switch_away(r, t);
     return t->wake_value;
 }
@@ -96,13 +96,13 @@ static void yield(tr_task *t) {
 int tr_checkpoint(void) {
     tr_task *t = tr__need_task("tr_checkpoint");
     yield(t);
-    return tr__task_cancelled(t) ? -ECANCELED : 0;
+    return tr__cancel_point(t) ? -ECANCELED : 0;
 }
 
 #undef tr_checkpoint_if_cancelled
 int tr_checkpoint_if_cancelled(void) {
     tr_task *t = tr__need_task("tr_checkpoint_if_cancelled");
-    if (!tr__task_cancelled(t)) return 0;
+    if (!tr__cancel_point(t)) return 0;
     yield(t);
     return -ECANCELED;
 }
@@ -131,7 +131,7 @@ static int sleep_until(tr_task *t, tr_time when) {
     tr__run *r = t->run;
     if (when <= tr__now(r)) {
         yield(t);
-        return tr__task_cancelled(t) ? -ECANCELED : 0;
+        return tr__cancel_point(t) ? -ECANCELED : 0;
     }
     tr__heap_insert(r, &t->sleep_timer, when);
     return tr__park(r, t, sleep_abort, NULL);
@@ -146,7 +146,7 @@ int tr_sleep(tr_duration d) {
     if (d < 0) return -EINVAL;
     if (d == 0) {
         yield(t);
-        return tr__task_cancelled(t) ? -ECANCELED : 0;
+        return tr__cancel_point(t) ? -ECANCELED : 0;
     }
     return sleep_until(t, tr_time_add(tr__now(t->run), d));
 }
@@ -158,3 +158,10 @@ int tr_sleep_forever(void) {
 }
 
 tr_time tr_current_time(void) { return tr__now(tr__need_run("tr_current_time")); }
+
+void tr__checkpoint_counts(uint64_t *schedule_points, uint64_t *cancel_points) {
+    tr__run *r = tr__current_run;
+    tr_task *t = r ? r->current : NULL;
+    *schedule_points = t ? t->schedule_points : 0;
+    *cancel_points = t ? t->cancel_points : 0;
+}

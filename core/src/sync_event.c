@@ -29,7 +29,7 @@ int tr_event_wait(tr_event *ev) {
     if (e->flag) {
         /* trio.lowlevel.checkpoint(): schedule point, then cancel point. */
         tr__sync_yield(t);
-        return tr__task_cancelled(t) ? -ECANCELED : 0;
+        return tr__cancel_point(t) ? -ECANCELED : 0;
     }
     tr__lot_node n;
     return tr__lot_park(&e->lot, &n, t);

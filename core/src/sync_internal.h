@@ -78,7 +78,7 @@ static inline void tr__sync_yield(tr_task *t) {
 /* checkpoint_if_cancelled for task t: -ECANCELED after a schedule point
  * when t is cancelled, else 0 at once. */
 static inline int tr__sync_cancel_point(tr_task *t) {
-    if (TR__LIKELY(!tr__task_cancelled(t))) return 0;
+    if (TR__LIKELY(!tr__cancel_point(t))) return 0;
     tr__sync_yield(t);
     return -ECANCELED;
 }

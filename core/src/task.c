@@ -59,6 +59,8 @@ tr_task *tr__task_new(tr__run *r, tr_task_fn fn, void *arg, const tr_spawn_opts 
     t->state = TR__NEW;
     t->rc = 0;
     t->wake_value = 0;
+    t->schedule_points = 0;
+    t->cancel_points = 0;
     memset(&t->TR__TASK_ZERO_FIRST, 0,
            offsetof(tr_task, TR__TASK_ZERO_END) - offsetof(tr_task, TR__TASK_ZERO_FIRST));
     t->sleep_timer.kind = TR__TIMER_SLEEP;
