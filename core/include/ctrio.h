@@ -73,7 +73,9 @@ static inline tr_time tr_time_add(tr_time a, tr_duration d) {
     X(TR_ENOTSTARTED, -4098, "child task exited without calling tr_started")    \
     X(TR_ENURSERYCLOSED, -4099, "nursery is closed to new tasks")               \
     X(TR_EDEADLOCK, -4100, "deadlock: no task can ever run again")              \
-    X(TR_EBROKEN, -4101, "resource is broken by an earlier failure")
+    X(TR_EBROKEN, -4101, "resource is broken by an earlier failure")            \
+    X(TR_ESTEPLIMIT, -4102, "simulation step limit reached (livelock?)")        \
+    X(TR_ETIMELIMIT, -4103, "simulation virtual-time limit reached")
 
 /* The errno values ctrio returns, with the meaning they have in ctrio. */
 #define TR_ERRORS_ERRNO(X)                                                      \

@@ -10,7 +10,7 @@ static tr__record *as_record(const tr_failure *f) {
 
 tr__record *tr__record_new(tr__run *r, const tr_task *t, int code, const tr_failure *children) {
     size_t name_len = strlen(t->name), msg_len = strlen(t->message);
-    tr__record *rec = tr__alloc(r, sizeof *rec + name_len + msg_len + 2);
+    tr__record *rec = tr__alloc_owned(r, sizeof *rec + name_len + msg_len + 2);
     if (!rec) return NULL;
     char *name = rec->strings, *msg = rec->strings + name_len + 1;
     memcpy(name, t->name, name_len + 1);
@@ -42,7 +42,7 @@ void tr__records_free(tr__run *r, const tr_failure *list) {
             tr__records_append(&rec->pub.children, list);
             list = rec->pub.children;
         }
-        tr__free(r, rec);
+        tr__free_owned(r, rec);
     }
 }
 

@@ -295,6 +295,8 @@ struct tr__run {
     const tr_failure *failures;    /* top-level failures for the report */
     size_t lost;                   /* failures lost to out of memory */
     bool hang;                     /* the clock declared a hang */
+    int forced_rc;                 /* set by tr__run_abandon: the run's result */
+    bool killed;                   /* tr__run_kill: run no task again */
     bool track_stacks;             /* register stacks with valgrind */
     uint64_t fpenv;                /* FP control words new tasks start with */
     const tr_run_opts *opts;       /* the caller's options */
@@ -352,6 +354,11 @@ tr_time tr__now(tr__run *r);
 tr_task *tr__task_new(tr__run *r, tr_task_fn fn, void *arg, const tr_spawn_opts *o, int *rc);
 void tr__task_launch(tr__run *r, tr_task *t, tr__nursery *n, tr__scope *home);
 void tr__dump_tasks(tr__run *r, FILE *f);
+/* End the run with code: cancel every task, or stop running tasks at all and
+ * free them (abandon.c). */
+void tr__run_abandon(tr__run *r, int code);
+void tr__run_kill(tr__run *r, int code);
+void tr__free_remaining_tasks(tr__run *r);
 /* Idle waiters (idle.c): the smallest cushion (TR_INF: none), and waking
  * the waiters that have it. */
 tr_duration tr__idle_cushion(const tr__run *r);

@@ -7,7 +7,7 @@
 void tr__locals_release(tr__run *r, tr__local *l) {
     while (l && --l->refs == 0) {
         tr__local *next = l->next;
-        tr__free(r, l);
+        tr__free_owned(r, l);
         l = next;
     }
 }
@@ -26,7 +26,7 @@ int tr_task_local_set(const tr_task_local *key, void *value) {
         head->value = value;
         return 0;
     }
-    tr__local *l = tr__alloc(t->run, sizeof *l);
+    tr__local *l = tr__alloc_owned(t->run, sizeof *l);
     if (!l) return -ENOMEM;
     /* The task's reference to the old head passes to the new node. */
     *l = (tr__local){.next = head, .key = key, .value = value, .refs = 1};

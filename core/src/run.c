@@ -161,7 +161,7 @@ static void run_batch(tr__run *r) {
 }
 
 static void loop(tr__run *r) {
-    while (r->live_tasks > 0) {
+    while (r->live_tasks > 0 && !r->killed) {
         wait_for_events(r);
         run_batch(r);
     }
@@ -203,8 +203,8 @@ static tr__run *run_new(const tr_run_opts *o) {
 }
 
 static void run_free(tr__run *r) {
-    tr__free_all_owned(r);
     tr__records_free(r, r->root.failures);
+    tr__free_all_owned(r);
     tr__heap_free(r);
     tr__free(r, r->runq);
     tr__free(r, r->batch);
@@ -212,6 +212,7 @@ static void run_free(tr__run *r) {
 }
 
 static int run_result(const tr__run *r) {
+    if (r->forced_rc) return r->forced_rc;
     if (r->hang) return TR_EDEADLOCK;
     if (r->main_rc < 0 && r->main_rc != -ECANCELED) return r->main_rc;
     if (r->root.first_error) return r->root.first_error;
@@ -235,6 +236,7 @@ int tr_run(tr_task_fn main_fn, void *arg, const tr_run_opts *opts) {
     if (r->clock->start) r->clock->start(r->clock_ctx);
     tr__current_run = r;
     loop(r);
+    if (r->killed) tr__free_remaining_tasks(r);
     tr__current_run = NULL;
     rc = run_result(r);
     if (rc < 0 && rc != -ECANCELED && !(opts && opts->quiet))

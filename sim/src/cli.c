@@ -1,0 +1,269 @@
+/* tr_sim_main: the command line every simulation program gets. A campaign
+ * over many seeds runs in forked workers (seeds k, k+J, k+2J, ... for worker
+ * k), so a seed that crashes its process is reported with its seed and the
+ * campaign goes on; a single --seed runs in this process (debuggers work). */
+#define _GNU_SOURCE
+#include "ctrio/sim.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct cli {
+    const char *prog;        /* argv[0], for the replay command */
+    uint64_t seed, start;    /* --seed S / --start S */
+    uint64_t seeds;          /* --seeds N (0: a single --seed run) */
+    unsigned jobs;           /* --jobs J */
+    tr_sim_opts opts;        /* policy, limits, files */
+    bool single, check_determinism, keep_going, quiet;
+    tr_task_fn scenario;
+    void *arg;
+} cli;
+
+/* Shared between the workers and the parent (MAP_SHARED). */
+typedef struct shared {
+    volatile uint64_t done;     /* seeds finished, all workers */
+    volatile uint64_t failures; /* failed seeds, all workers */
+    volatile uint64_t current[64]; /* the seed each worker is running */
+} shared;
+
+static void usage(FILE *f, const char *prog) {
+    fprintf(f,
+            "usage: %s [--seed S | --seeds N [--start S] [--jobs J]] [options]\n"
+            "  --seed S              run one seed (decimal or 0x hex) in this process\n"
+            "  --seeds N             run seeds start .. start+N-1 (default start 0)\n"
+            "  --jobs J              forked workers for --seeds (default 1, at most 64)\n"
+            "  --policy P            random (default), fifo, or pct[:D] (depth D, default 3)\n"
+            "  --max-steps N         task steps before a run fails as a livelock\n"
+            "  --save FILE           save the decision log of --seed's run\n"
+            "  --replay FILE         replay a saved decision log\n"
+            "  --check-determinism   run every seed twice and compare trace hashes\n"
+            "  --keep-going          do not stop a campaign at the first failure\n"
+            "  --quiet               print failures and the summary only\n"
+            "  --help                this text\n",
+            prog);
+}
+
+static int parse_u64(const char *s, uint64_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || end == s || *end || s[0] == '-') return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_policy(cli *c, const char *p) {
+    if (!strcmp(p, "random")) c->opts.policy = TR_SIM_RANDOM;
+    else if (!strcmp(p, "fifo")) c->opts.policy = TR_SIM_FIFO;
+    else if (!strncmp(p, "pct", 3)) {
+        uint64_t d = 3;
+        if (p[3] == ':' && (parse_u64(p + 4, &d) || d < 1 || d > 17)) return -1;
+        if (p[3] && p[3] != ':') return -1;
+        c->opts.policy = TR_SIM_PCT;
+        c->opts.pct_depth = (unsigned)d;
+    } else return -1;
+    return 0;
+}
+
+static const char *policy_arg(const cli *c, char *buf, size_t len) {
+    if (c->opts.policy == TR_SIM_FIFO) return "fifo";
+    if (c->opts.policy == TR_SIM_RANDOM) return "random";
+    snprintf(buf, len, "pct:%u", c->opts.pct_depth ? c->opts.pct_depth : 3);
+    return buf;
+}
+
+/* One option with a value; returns the number of argv entries used, or -1. */
+static int parse_one(cli *c, int argc, char **argv, int i) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    uint64_t n;
+    if (!strcmp(a, "--check-determinism")) return c->check_determinism = true, 1;
+    if (!strcmp(a, "--keep-going")) return c->keep_going = true, 1;
+    if (!strcmp(a, "--quiet")) return c->quiet = true, 1;
+    if (!v) return -1;
+    if (!strcmp(a, "--seed")) return parse_u64(v, &c->seed) ? -1 : (c->single = true, 2);
+    if (!strcmp(a, "--seeds")) return parse_u64(v, &c->seeds) || !c->seeds ? -1 : 2;
+    if (!strcmp(a, "--start")) return parse_u64(v, &c->start) ? -1 : 2;
+    if (!strcmp(a, "--jobs")) return parse_u64(v, &n) || !n || n > 64 ? -1 : (c->jobs = (unsigned)n, 2);
+    if (!strcmp(a, "--policy")) return parse_policy(c, v) ? -1 : 2;
+    if (!strcmp(a, "--max-steps")) return parse_u64(v, &c->opts.max_steps) ? -1 : 2;
+    if (!strcmp(a, "--save")) return c->opts.save_file = v, 2;
+    if (!strcmp(a, "--replay")) return c->opts.replay_file = v, c->single = true, 2;
+    return -1;
+}
+
+static int parse(cli *c, int argc, char **argv) {
+    for (int i = 1; i < argc;) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout, c->prog);
+            exit(0);
+        }
+        int used = parse_one(c, argc, argv, i);
+        if (used < 0) {
+            fprintf(stderr, "%s: bad or incomplete option '%s'\n", c->prog, argv[i]);
+            return -1;
+        }
+        i += used;
+    }
+    if (c->single && c->seeds) {
+        fprintf(stderr, "%s: --seed/--replay and --seeds exclude each other\n", c->prog);
+        return -1;
+    }
+    if (!c->single && !c->seeds) c->seeds = 100;
+    if (!c->jobs) c->jobs = 1;
+    return 0;
+}
+
+/* ---- one seed -------------------------------------------------------------- */
+
+static void print_failure(const cli *c, uint64_t seed, const tr_sim_result *r) {
+    char p[16];
+    flockfile(stdout);
+    printf("\nFAILED seed 0x%" PRIx64 ": %s (%d) after %" PRIu64 " steps at virtual time %.6f s\n",
+           seed, tr_error_name(r->rc) ? tr_error_name(r->rc) : "error", r->rc, r->steps,
+           (double)r->virtual_time / 1e9);
+    if (r->report[0]) printf("%s", r->report);
+    printf("trace hash 0x%016" PRIx64 "\nreplay: %s --seed 0x%" PRIx64 " --policy %s", r->trace_hash,
+           c->prog, seed, policy_arg(c, p, sizeof p));
+    if (c->opts.max_steps) printf(" --max-steps %" PRIu64, c->opts.max_steps);
+    printf("\n");
+    fflush(stdout);
+    funlockfile(stdout);
+}
+
+/* Runs one seed; returns 1 when it failed (or was not deterministic). */
+static int run_seed(const cli *c, uint64_t seed, tr_sim_result *r) {
+    tr_sim_opts o = c->opts;
+    o.seed = seed;
+    int rc = tr_sim_run(c->scenario, c->arg, &o, r);
+    if (rc < 0) {
+        fprintf(stderr, "%s: seed 0x%" PRIx64 ": %s\n", c->prog, seed, tr_strerror(rc));
+        return 1;
+    }
+    int failed = r->rc < 0;
+    if (failed) print_failure(c, seed, r);
+    if (c->check_determinism) {
+        tr_sim_result again;
+        o.save_file = NULL;
+        if (tr_sim_run(c->scenario, c->arg, &o, &again) == 0 && again.trace_hash != r->trace_hash) {
+            printf("NOT DETERMINISTIC seed 0x%" PRIx64 ": trace hash 0x%016" PRIx64
+                   " then 0x%016" PRIx64 " (rc %d then %d)\n",
+                   seed, r->trace_hash, again.trace_hash, r->rc, again.rc);
+            failed = 1;
+        }
+    }
+    return failed;
+}
+
+static int run_single(const cli *c) {
+    tr_sim_result r;
+    int failed = run_seed(c, c->seed, &r);
+    if (!c->quiet)
+        printf("seed 0x%" PRIx64 ": %s, %" PRIu64 " steps, %" PRIu64
+               " decisions, virtual time %.6f s, trace hash 0x%016" PRIx64 "%s\n",
+               c->seed, failed ? "FAILED" : "ok", r.steps, r.decisions,
+               (double)r.virtual_time / 1e9, r.trace_hash,
+               r.replay_exhausted ? " (replayed log ran out; the seed took over)" : "");
+    return failed;
+}
+
+/* ---- campaigns ------------------------------------------------------------- */
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Worker k: seeds start+k, start+k+J, ... from index `from` on. */
+static void worker(const cli *c, shared *sh, unsigned k, uint64_t from) {
+    for (uint64_t i = from; i < c->seeds; i += c->jobs) {
+        if (sh->failures && !c->keep_going) break;
+        uint64_t seed = c->start + i;
+        sh->current[k] = seed;
+        tr_sim_result r;
+        if (run_seed(c, seed, &r)) __atomic_add_fetch(&sh->failures, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&sh->done, 1, __ATOMIC_RELAXED);
+    }
+    fflush(stdout);
+    _exit(0);
+}
+
+static pid_t spawn_worker(const cli *c, shared *sh, unsigned k, uint64_t from) {
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) worker(c, sh, k, from);
+    return pid;
+}
+
+static void progress(const cli *c, const shared *sh, double t0, bool tty) {
+    double el = now_s() - t0, rate = el > 0 ? (double)sh->done / el : 0;
+    double eta = rate > 0 ? (double)(c->seeds - sh->done) / rate : 0;
+    int width = 30, fill = (int)(width * (double)sh->done / (double)c->seeds);
+    if (tty)
+        fprintf(stderr, "\r[%.*s%*s] %" PRIu64 "/%" PRIu64 " seeds  %.0f seeds/s  %" PRIu64
+                        " failed  ETA %.0fs ",
+                fill, "##############################", width - fill, "", sh->done, c->seeds,
+                rate, sh->failures, eta);
+    else
+        fprintf(stderr, "progress: %" PRIu64 "/%" PRIu64 " seeds, %.0f seeds/s, %" PRIu64 " failed\n",
+                sh->done, c->seeds, rate, sh->failures);
+}
+
+/* A worker died of a signal: report its seed, count it, resume its shard. */
+static pid_t worker_died(const cli *c, shared *sh, unsigned k, int sig) {
+    uint64_t seed = sh->current[k];
+    printf("\nCRASHED seed 0x%" PRIu64 ": killed by signal %d (%s)\nreplay: %s --seed 0x%" PRIx64 "\n",
+           seed, sig, strsignal(sig), c->prog, seed);
+    __atomic_add_fetch(&sh->failures, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&sh->done, 1, __ATOMIC_RELAXED);
+    uint64_t next = seed - c->start + c->jobs;
+    return next < c->seeds && (c->keep_going || !sh->failures) ? spawn_worker(c, sh, k, next) : 0;
+}
+
+static int run_campaign(const cli *c) {
+    shared *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sh == MAP_FAILED) return perror("mmap"), 2;
+    pid_t pids[64] = {0};
+    unsigned alive = 0;
+    bool tty = isatty(2) && !c->quiet;
+    double t0 = now_s(), last = t0;
+    for (unsigned k = 0; k < c->jobs && k < c->seeds; k++, alive++) pids[k] = spawn_worker(c, sh, k, k);
+    while (alive) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid <= 0) {
+            usleep(20000);
+            if (!c->quiet && (tty || now_s() - last > 5)) progress(c, sh, t0, tty), last = now_s();
+            continue;
+        }
+        for (unsigned k = 0; k < c->jobs; k++) {
+            if (pids[k] != pid) continue;
+            pids[k] = WIFSIGNALED(status) ? worker_died(c, sh, k, WTERMSIG(status)) : 0;
+            if (!pids[k]) alive--;
+        }
+    }
+    double el = now_s() - t0;
+    if (tty) progress(c, sh, t0, tty), fputc('\n', stderr);
+    printf("%" PRIu64 " of %" PRIu64 " seeds run, %" PRIu64 " failed, in %.2f s (%.0f seeds/s, %u jobs)\n",
+           sh->done, c->seeds, sh->failures, el, el > 0 ? (double)sh->done / el : 0.0, c->jobs);
+    int failed = sh->failures != 0;
+    munmap(sh, sizeof *sh);
+    return failed;
+}
+
+int tr_sim_main(int argc, char **argv, tr_task_fn scenario, void *arg) {
+    cli c = {.prog = argc > 0 ? argv[0] : "sim", .scenario = scenario, .arg = arg};
+    if (parse(&c, argc, argv) < 0) {
+        usage(stderr, c.prog);
+        return 2;
+    }
+    return c.single ? run_single(&c) : run_campaign(&c);
+}

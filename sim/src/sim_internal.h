@@ -1,0 +1,37 @@
+/* Private state of one simulated run (sim/src only). */
+#ifndef CTRIO_SIM_INTERNAL_H
+#define CTRIO_SIM_INTERNAL_H
+
+#define XXH_STATIC_LINKING_ONLY /* XXH64_state_t on the stack, no allocation */
+#include <xxhash.h>
+
+#include "ctrio/sim.h"
+#include "dlog.h"
+
+typedef struct tr__sim {
+    tr__dlog log;           /* every decision of the run */
+    XXH64_state_t hash;     /* the trace hash being built */
+    tr_time start;          /* virtual time at the start */
+    tr_time now;            /* virtual time now */
+    uint64_t steps;         /* task steps so far */
+    uint64_t max_steps;     /* limit on steps */
+    tr_duration max_time;   /* limit on virtual time */
+    tr_sim_policy policy;   /* how batches are ordered */
+    bool limit_hit;         /* the step limit cancelled everything already */
+    /* PCT (probabilistic concurrency testing, Burckhardt et al. 2010) */
+    unsigned pct_depth;     /* d: bugs of depth d are found with p >= 1/(n k^(d-1)) */
+    uint32_t *prio;         /* priority by task id (0: not seen yet) */
+    size_t prio_cap;        /* entries in prio */
+    uint64_t change[16];    /* steps at which the running task's priority drops */
+    unsigned n_change;      /* change points (d - 1, at most 16) */
+} tr__sim;
+
+extern _Thread_local tr__sim *tr__current_sim;
+
+int tr__sim_policy_init(tr__sim *s);
+void tr__sim_policy_free(tr__sim *s);
+/* Orders one batch according to the run's policy, reading the decisions it
+ * needs from the "sched" stream. */
+void tr__sim_order_batch(tr__sim *s, tr_task **batch, size_t n);
+
+#endif

@@ -1,0 +1,169 @@
+/* tr_sim_run: one run of a scenario on virtual time (autojump at once) under
+ * a seeded scheduling policy, hashing every scheduling decision. */
+#define _GNU_SOURCE
+#include "ctrio/sim.h"
+#include "dlog.h"
+#include "internal.h"
+#include "sim_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+_Thread_local tr__sim *tr__current_sim;
+
+/* ---- the trace hash ------------------------------------------------------ */
+
+/* Folds one word into the run's trace hash. */
+static void hash_word(tr__sim *s, uint64_t w) { XXH64_update(&s->hash, &w, sizeof w); }
+
+/* ---- the clock: virtual time that jumps as soon as every task waits ------ */
+
+static tr_time sim_now(void *ctx) { return ((tr__sim *)ctx)->now; }
+
+static tr_duration sim_sleep_time(void *ctx, tr_time deadline) {
+    return deadline <= ((tr__sim *)ctx)->now ? 0 : TR_INF;
+}
+
+static bool sim_hang(void *ctx) {
+    (void)ctx;
+    return true;
+}
+
+static tr_duration sim_threshold(void *ctx) {
+    (void)ctx;
+    return 0;
+}
+
+static void sim_jump(void *ctx, tr_time deadline, const char *cause) {
+    tr__sim *s = ctx;
+    (void)cause;
+    if (deadline - s->start > s->max_time) {
+        tr__run_abandon(tr__current_run, TR_ETIMELIMIT);
+        return;
+    }
+    s->now = deadline;
+    hash_word(s, 0x6a756d70); /* "jump" */
+    hash_word(s, (uint64_t)deadline);
+}
+
+static const tr_clock sim_clock = {
+    .now = sim_now,
+    .deadline_to_sleep_time = sim_sleep_time,
+    .hang_is_error = sim_hang,
+    .autojump_threshold = sim_threshold,
+    .autojump = sim_jump,
+};
+
+/* ---- the scheduling policy ------------------------------------------------ */
+
+/* Steps past the limit: cancel everything once; if tasks still do not end
+ * (they ignore cancellation) by twice the limit, stop running them. */
+static void check_limits(tr__sim *s) {
+    if (s->steps <= s->max_steps) return;
+    if (!s->limit_hit) {
+        s->limit_hit = true;
+        tr__run_abandon(tr__current_run, TR_ESTEPLIMIT);
+    } else if (s->steps > 2 * s->max_steps) {
+        tr__run_kill(tr__current_run, TR_ESTEPLIMIT);
+    }
+}
+
+static void sim_order(void *ctx, tr_task **batch, size_t n) {
+    tr__sim *s = ctx;
+    tr__sim_order_batch(s, batch, n);
+    hash_word(s, (uint64_t)s->now);
+    for (size_t i = 0; i < n; i++) hash_word(s, tr_task_id(batch[i]));
+    s->steps += n;
+    check_limits(s);
+}
+
+static const tr_sched_policy sim_policy = {.order_batch = sim_order};
+
+/* ---- one run ---------------------------------------------------------------- */
+
+static int sim_init(tr__sim *s, const tr_sim_opts *o) {
+    memset(s, 0, sizeof *s);
+    tr__dlog_init(&s->log, o->seed);
+    s->policy = o->policy;
+    s->pct_depth = o->pct_depth ? o->pct_depth : 3;
+    s->max_steps = o->max_steps ? o->max_steps : 10000000;
+    s->max_time = o->max_time ? o->max_time : TR_SEC(86400);
+    s->start = s->now = 0;
+    XXH64_reset(&s->hash, o->seed);
+    if (o->replay_file) return tr__dlog_load(&s->log, o->replay_file);
+    return 0;
+}
+
+/* Keeps the report in the result (truncated) and passes it on if asked. */
+static void capture_report(tr_sim_result *out, const char *buf, size_t len, const tr_sim_opts *o) {
+    if (!buf) return;
+    size_t n = len < sizeof out->report - 1 ? len : sizeof out->report - 1;
+    memcpy(out->report, buf, n);
+    out->report[n] = '\0';
+    if (o->report && len) fwrite(buf, 1, len, o->report);
+}
+
+int tr_sim_run(tr_task_fn scenario, void *arg, const tr_sim_opts *opts, tr_sim_result *out) {
+    tr_sim_opts defaults = {0};
+    const tr_sim_opts *o = opts ? opts : &defaults;
+    if (!scenario || !out || o->policy > TR_SIM_PCT) return -EINVAL;
+    memset(out, 0, sizeof *out);
+    tr__sim *s = malloc(sizeof *s);
+    if (!s) return -ENOMEM;
+    int rc = sim_init(s, o);
+    if (rc == 0) rc = tr__sim_policy_init(s);
+    if (rc != 0) {
+        tr__sim_policy_free(s);
+        tr__dlog_free(&s->log);
+        free(s);
+        return rc;
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    tr_run_opts ro = {.clock = &sim_clock, .clock_ctx = s, .policy = &sim_policy,
+                      .policy_ctx = s, .report = mem ? mem : o->report,
+                      .quiet = !mem && !o->report, .stack_size_bytes = o->stack_size_bytes};
+    tr__current_sim = s;
+    out->rc = tr_run(scenario, arg, &ro);
+    tr__current_sim = NULL;
+    if (mem) fclose(mem);
+    capture_report(out, buf, len, o);
+    free(buf);
+    hash_word(s, (uint64_t)(int64_t)out->rc);
+    out->trace_hash = XXH64_digest(&s->hash);
+    out->steps = s->steps;
+    out->virtual_time = s->now;
+    out->decisions = s->log.decisions;
+    out->replay_exhausted = s->log.replay_exhausted;
+    rc = o->save_file ? tr__dlog_save(&s->log, o->save_file) : 0;
+    tr__sim_policy_free(s);
+    tr__dlog_free(&s->log);
+    free(s);
+    return rc;
+}
+
+/* ---- decisions for user code ---------------------------------------------- */
+
+/* Outside a simulation: a fixed PRNG, the same on every run. */
+static _Thread_local uint64_t fallback_state = 0x853c49e6748fea9bull;
+
+static uint32_t fallback(uint32_t n) {
+    fallback_state = fallback_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)((fallback_state >> 33) % n);
+}
+
+uint32_t tr_sim_choice(uint32_t n) {
+    if (n <= 1) return 0;
+    tr__sim *s = tr__current_sim;
+    if (!s) return fallback(n);
+    uint32_t v = tr__dlog_next(&s->log, TR__STREAM_USER, n);
+    hash_word(s, 0x75736572 ^ ((uint64_t)v << 32)); /* "user" */
+    return v;
+}
+
+bool tr_sim_bool(double p) {
+    if (p <= 0) return false;
+    if (p >= 1) return true;
+    return tr_sim_choice(1u << 24) < (uint32_t)(p * (double)(1u << 24));
+}
