@@ -148,8 +148,9 @@ TR_API extern const tr_clock tr_system_clock;
  * runs. Each batch holds every task that became runnable before the batch
  * started; a task made runnable during a batch runs in the next one. */
 typedef struct tr_sched_policy {
-    /* Permute batch[0..n) in place. Called for every batch of two or more
-     * tasks (a lone task needs no decision). NULL keeps FIFO order. */
+    /* Permute batch[0..n) in place. Called for every batch, even of one task,
+     * so a policy sees every step (a simulator counts and hashes them). NULL
+     * keeps FIFO order. */
     void (*order_batch)(void *ctx, tr_task **batch, size_t n);
 } tr_sched_policy;
 

@@ -38,7 +38,7 @@ void tr__start_batch(tr__run *r) {
     r->runq = b;
     r->runq_len = 0;
     r->batch_pos = 0;
-    if (r->policy && r->policy->order_batch && r->batch_len > 1)
+    if (r->policy && r->policy->order_batch && r->batch_len)
         r->policy->order_batch(r->policy_ctx, r->batch, r->batch_len);
     if (TR__UNLIKELY(r->killed)) r->batch_len = 0;
 }

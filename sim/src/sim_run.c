@@ -89,9 +89,10 @@ static int sim_init(tr__sim *s, const tr_sim_opts *o) {
     s->max_steps = o->max_steps ? o->max_steps : 10000000;
     s->max_time = o->max_time ? o->max_time : TR_SEC(86400);
     s->start = s->now = 0;
-    XXH64_reset(&s->hash, o->seed);
-    if (o->replay_file) return tr__dlog_load(&s->log, o->replay_file);
-    return 0;
+    int rc = o->replay_file ? tr__dlog_load(&s->log, o->replay_file) : 0;
+    /* A replayed log brings its own seed: the hash starts from that one. */
+    XXH64_reset(&s->hash, s->log.seed);
+    return rc;
 }
 
 /* Keeps the report in the result (truncated) and passes it on if asked. */

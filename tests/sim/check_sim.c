@@ -1,0 +1,210 @@
+/* The simulator: determinism, seeds, replay, policies and limits. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctrio.h"
+#include "ctrio/sim.h"
+
+/* Three workers each append their letter after every checkpoint; the
+ * interleaving is the schedule, recorded as a string. */
+static char order[256];
+static size_t order_len;
+
+static int worker(void *arg) {
+    char c = *(const char *)arg;
+    for (int i = 0; i < 4; i++) {
+        if (order_len + 1 < sizeof order) order[order_len++] = c;
+        int rc = tr_checkpoint();
+        if (rc) return rc;
+    }
+    return tr_sleep(TR_MS(10 + (c - 'A')));
+}
+
+static int three_workers(void *arg) {
+    (void)arg;
+    static const char letters[] = "ABC";
+    order_len = 0;
+    memset(order, 0, sizeof order);
+    tr_nursery n;
+    tr_nursery_open(&n);
+    int rc = 0;
+    for (int i = 0; i < 3 && !rc; i++)
+        rc = tr_spawn(&n, worker, (void *)&letters[i], &(tr_spawn_opts){.name = "worker"});
+    return tr_nursery_join(&n, rc);
+}
+
+static tr_sim_result run_seed(uint64_t seed, tr_sim_policy policy) {
+    tr_sim_result r;
+    ck_assert_int_eq(tr_sim_run(three_workers, NULL, &(tr_sim_opts){.seed = seed, .policy = policy}, &r), 0);
+    ck_assert_int_eq(r.rc, 0);
+    return r;
+}
+
+START_TEST(test_equal_seeds_equal_hashes) {
+    for (uint64_t seed = 0; seed < 50; seed++) {
+        tr_sim_result a = run_seed(seed, TR_SIM_RANDOM);
+        char first[256];
+        memcpy(first, order, sizeof first);
+        tr_sim_result b = run_seed(seed, TR_SIM_RANDOM);
+        ck_assert_uint_eq(a.trace_hash, b.trace_hash);
+        ck_assert_str_eq(first, order);
+        ck_assert_uint_eq(a.steps, b.steps);
+        ck_assert_int_eq(a.virtual_time, TR_MS(12));
+    }
+}
+END_TEST
+
+START_TEST(test_seeds_change_the_interleaving) {
+    char seen[20][256];
+    int distinct = 0;
+    for (uint64_t seed = 0; seed < 20; seed++) {
+        run_seed(seed, TR_SIM_RANDOM);
+        int dup = 0;
+        for (int i = 0; i < distinct; i++) dup |= !strcmp(seen[i], order);
+        if (!dup) memcpy(seen[distinct++], order, sizeof order);
+    }
+    ck_assert_int_ge(distinct, 10);
+}
+END_TEST
+
+START_TEST(test_fifo_is_production_order) {
+    run_seed(7, TR_SIM_FIFO);
+    ck_assert_str_eq(order, "ABCABCABCABC");
+    tr_sim_result a = run_seed(1, TR_SIM_FIFO), b = run_seed(2, TR_SIM_FIFO);
+    ck_assert_uint_ne(a.trace_hash, b.trace_hash); /* the seed is hashed too */
+    ck_assert_uint_eq(a.decisions, 0);
+}
+END_TEST
+
+START_TEST(test_pct_is_deterministic) {
+    tr_sim_opts o = {.seed = 5, .policy = TR_SIM_PCT, .pct_depth = 3};
+    tr_sim_result a, b;
+    ck_assert_int_eq(tr_sim_run(three_workers, NULL, &o, &a), 0);
+    ck_assert_int_eq(tr_sim_run(three_workers, NULL, &o, &b), 0);
+    ck_assert_uint_eq(a.trace_hash, b.trace_hash);
+    o.pct_depth = 99;
+    ck_assert_int_eq(tr_sim_run(three_workers, NULL, &o, &a), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_save_and_replay) {
+    char path[] = "/tmp/ctrio-sim-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    tr_sim_result a, b;
+    ck_assert_int_eq(tr_sim_run(three_workers, NULL, &(tr_sim_opts){.seed = 11, .save_file = path}, &a), 0);
+    char first[256];
+    memcpy(first, order, sizeof first);
+    /* A different seed, but the log decides: same schedule, same hash. */
+    ck_assert_int_eq(tr_sim_run(three_workers, NULL, &(tr_sim_opts){.seed = 999, .replay_file = path}, &b), 0);
+    ck_assert_str_eq(first, order);
+    ck_assert_uint_eq(a.trace_hash, b.trace_hash);
+    ck_assert(!b.replay_exhausted);
+    ck_assert_int_eq(tr_sim_run(three_workers, NULL, &(tr_sim_opts){.replay_file = "/nonexistent/x"}, &b), -ENOENT);
+    unlink(path);
+}
+END_TEST
+
+/* A retry loop that ignores -ECANCELED: the step limit must end the run. */
+static int spinner(void *arg) {
+    (void)arg;
+    for (;;) (void)!tr_checkpoint();
+    return 0;
+}
+
+static int spin_main(void *arg) {
+    (void)arg;
+    tr_nursery n;
+    tr_nursery_open(&n);
+    int rc = tr_start_soon(&n, spinner, NULL);
+    return tr_nursery_join(&n, rc);
+}
+
+START_TEST(test_step_limit_stops_a_livelock) {
+    tr_sim_result r;
+    ck_assert_int_eq(tr_sim_run(spin_main, NULL, &(tr_sim_opts){.seed = 3, .max_steps = 1000}, &r), 0);
+    ck_assert_int_eq(r.rc, TR_ESTEPLIMIT);
+    ck_assert_uint_ge(r.steps, 1000);
+    ck_assert_uint_le(r.steps, 2002);
+}
+END_TEST
+
+/* Cancellation reaches a well-behaved task at the limit and it unwinds. */
+static int sleeper_loop(void *arg) {
+    (void)arg;
+    for (;;) {
+        int rc = tr_checkpoint();
+        if (rc) return rc;
+    }
+}
+
+START_TEST(test_step_limit_cancels_first) {
+    tr_sim_result r;
+    ck_assert_int_eq(tr_sim_run(sleeper_loop, NULL, &(tr_sim_opts){.seed = 3, .max_steps = 500}, &r), 0);
+    ck_assert_int_eq(r.rc, TR_ESTEPLIMIT);
+    ck_assert_uint_le(r.steps, 502);
+}
+END_TEST
+
+static int choose(void *arg) {
+    uint32_t *out = arg;
+    for (int i = 0; i < 8; i++) out[i] = tr_sim_choice(1000);
+    return tr_sim_bool(0) || !tr_sim_bool(1) ? -EINVAL : 0;
+}
+
+START_TEST(test_user_choices_are_logged) {
+    uint32_t a[8], b[8], c[8];
+    tr_sim_result r;
+    ck_assert_int_eq(tr_sim_run(choose, a, &(tr_sim_opts){.seed = 1}, &r), 0);
+    ck_assert_int_eq(r.rc, 0);
+    ck_assert_uint_eq(r.decisions, 8);
+    ck_assert_int_eq(tr_sim_run(choose, b, &(tr_sim_opts){.seed = 1}, &r), 0);
+    ck_assert_int_eq(tr_sim_run(choose, c, &(tr_sim_opts){.seed = 2}, &r), 0);
+    ck_assert_mem_eq(a, b, sizeof a);
+    ck_assert(memcmp(a, c, sizeof a) != 0);
+    for (int i = 0; i < 8; i++) ck_assert_uint_lt(a[i], 1000);
+}
+END_TEST
+
+static int failing(void *arg) {
+    (void)arg;
+    int rc = tr_sleep(TR_SEC(5));
+    return rc ? rc : tr_fail(-EIO, "disk %d is on fire", 3);
+}
+
+START_TEST(test_failure_report_is_captured) {
+    tr_sim_result r;
+    ck_assert_int_eq(tr_sim_run(failing, NULL, &(tr_sim_opts){.seed = 1}, &r), 0);
+    ck_assert_int_eq(r.rc, -EIO);
+    ck_assert_int_eq(r.virtual_time, TR_SEC(5));
+    ck_assert_ptr_nonnull(strstr(r.report, "disk 3 is on fire"));
+}
+END_TEST
+
+static Suite *sim_suite(void) {
+    Suite *s = suite_create("sim");
+    TCase *tc = tcase_create("determinism");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_equal_seeds_equal_hashes);
+    tcase_add_test(tc, test_seeds_change_the_interleaving);
+    tcase_add_test(tc, test_fifo_is_production_order);
+    tcase_add_test(tc, test_pct_is_deterministic);
+    tcase_add_test(tc, test_save_and_replay);
+    tcase_add_test(tc, test_user_choices_are_logged);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("limits");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_step_limit_stops_a_livelock);
+    tcase_add_test(tc, test_step_limit_cancels_first);
+    tcase_add_test(tc, test_failure_report_is_captured);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+#include "check_main.h"
+CTRIO_CHECK_MAIN(sim_suite)
