@@ -2,56 +2,25 @@
  *
  * By default an example runs on the real system clock (tr_run(fn, arg,
  * NULL)), so you see and feel its sleeps. With CTRIO_VIRTUAL_TIME=1 in the
- * environment it runs on the tiny virtual clock below instead: time stands
- * still while any task can run, and when every task is blocked it jumps
- * straight to the earliest deadline. A run that sleeps for 6 s then takes
- * a few microseconds, prints exactly what it prints on the real clock, and
- * ends with the line `[virtual time: 6.000 s]`. The tests (CMakeLists.txt)
- * run every example this way.
- *
- * Header-only on purpose: each example is one C file plus this header. It is
- * a cut-down version of what the autojump component will offer. */
+ * environment it runs on ctrio's mock clock (ctrio/autojump.h) with autojump
+ * at once: time stands still while any task can run, and when every task is
+ * blocked it jumps straight to the earliest deadline. A run that sleeps for
+ * 6 s then takes a few microseconds, prints exactly what it prints on the
+ * real clock, and ends with the line `[virtual time: 6.000 s]`. The tests
+ * (CMakeLists.txt) run every example this way. */
 #ifndef CTRIO_EXAMPLES_VIRTUAL_CLOCK_H
 #define CTRIO_EXAMPLES_VIRTUAL_CLOCK_H
 
 #include <ctrio.h>
+#include <ctrio/autojump.h>
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The virtual clock's whole state: the time the run reads. One run per
- * process, so one static variable per example is enough. */
-static tr_time example_vclock_now_ns;
-
-static inline tr_time example_vclock_now(void *ctx) {
-    (void)ctx;
-    return example_vclock_now_ns;
-}
-
-/* Every task is blocked and the earliest deadline is `deadline`: jump there
- * and tell the loop not to wait in real time at all. */
-static inline tr_duration example_vclock_deadline_to_sleep_time(void *ctx, tr_time deadline) {
-    (void)ctx;
-    if (deadline == TR_INF) return TR_INF; /* nothing to jump to: wait for I/O */
-    if (deadline > example_vclock_now_ns) example_vclock_now_ns = deadline;
-    return 0;
-}
-
-/* Nothing can ever run again and no deadline is left: on a virtual clock
- * that is a bug (a deadlock), not a reason to wait forever. */
-static inline bool example_vclock_hang_is_error(void *ctx) {
-    (void)ctx;
-    return true;
-}
-
-static const tr_clock example_vclock = {
-    .start = NULL,
-    .now = example_vclock_now,
-    .deadline_to_sleep_time = example_vclock_deadline_to_sleep_time,
-    .hang_is_error = example_vclock_hang_is_error,
-};
+/* The run's mock clock, while CTRIO_VIRTUAL_TIME=1 runs one. */
+static tr_mock_clock *example_clock;
 
 /* True when CTRIO_VIRTUAL_TIME=1 is set. */
 static inline bool example_virtual_time(void) {
@@ -59,21 +28,23 @@ static inline bool example_virtual_time(void) {
     return v && strcmp(v, "1") == 0;
 }
 
-/* The one line every example's main uses instead of tr_run(fn, arg, NULL):
- * runs fn(arg) on the system clock, or on the virtual clock when
- * CTRIO_VIRTUAL_TIME=1 (and then prints the virtual time the run ended at).
- * Returns tr_run's result. If the run fails, tr_run has already printed its
- * failure report (one block per failed task) on stderr. */
+/* tr_run on the system clock, or with CTRIO_VIRTUAL_TIME=1 on ctrio's mock
+ * clock with autojump at once: virtual time jumps to the next deadline as
+ * soon as every task waits, so the example finishes instantly and ends at an
+ * exact virtual time, which it prints. */
 static inline int example_run(tr_task_fn fn, void *arg) {
     /* Line-buffered stdout, so that the examples' output and a failure
      * report on stderr come out in the order they happened, even in a pipe. */
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (!example_virtual_time()) return tr_run(fn, arg, NULL);
-
-    example_vclock_now_ns = 0;
-    tr_run_opts opts = {.clock = &example_vclock};
-    int rc = tr_run(fn, arg, &opts);
-    printf("[virtual time: %.3f s]\n", (double)example_vclock_now_ns / 1e9);
+    int rc = tr_mock_clock_new(&example_clock);
+    if (rc < 0) return rc;
+    (void)tr_mock_clock_set_autojump_threshold(example_clock, 0);
+    tr_run_opts opts = {TR_MOCK_CLOCK_OPTS(example_clock)};
+    rc = tr_run(fn, arg, &opts);
+    printf("[virtual time: %.3f s]\n", (double)tr_mock_clock_now(example_clock) / 1e9);
+    tr_mock_clock_free(example_clock);
+    example_clock = NULL;
     return rc;
 }
 
@@ -82,7 +53,7 @@ static inline int example_run(tr_task_fn fn, void *arg) {
  * giving the loop a chance to run anything, as a real blocking call does on
  * the real clock. Not something a ctrio program ever does otherwise. */
 static inline void example_vclock_burn(tr_duration d) {
-    example_vclock_now_ns = tr_time_add(example_vclock_now_ns, d);
+    (void)tr_mock_clock_jump(example_clock, d);
 }
 
 #endif

@@ -75,7 +75,8 @@ static inline tr_time tr_time_add(tr_time a, tr_duration d) {
     X(TR_EDEADLOCK, -4100, "deadlock: no task can ever run again")              \
     X(TR_EBROKEN, -4101, "resource is broken by an earlier failure")            \
     X(TR_ESTEPLIMIT, -4102, "simulation step limit reached (livelock?)")        \
-    X(TR_ETIMELIMIT, -4103, "simulation virtual-time limit reached")
+    X(TR_ETIMELIMIT, -4103, "simulation virtual-time limit reached")            \
+    X(TR_EASSERT, -4104, "test assertion failed")
 
 /* The errno values ctrio returns, with the meaning they have in ctrio. */
 #define TR_ERRORS_ERRNO(X)                                                      \
@@ -132,8 +133,9 @@ typedef struct tr_clock {
     /* Autojump (optional, both or neither): the real time the loop must stay
      * idle (no runnable task) before virtual time jumps to the next deadline,
      * TR_INF for never, 0 for at once. Asked every time the loop goes idle,
-     * so a change applies from the next idle period on. Idle waiters of
-     * tr_wait_all_tasks_blocked with a cushion <= the threshold wake first. */
+     * so a change applies from the next idle period on. While any task waits
+     * in tr_wait_all_tasks_blocked there is no autojump (as in Trio): the
+     * waiters wake after their cushion first. */
     tr_duration (*autojump_threshold)(void *ctx);
     /* Move virtual time forward to `deadline`: the loop stayed idle for the
      * threshold, with no clock hold. `cause` says which deadline (a task's
