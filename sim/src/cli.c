@@ -138,6 +138,22 @@ static void print_failure(const cli *c, uint64_t seed, const tr_sim_result *r) {
     funlockfile(stdout);
 }
 
+/* Runs a failed seed again: the same trace hash confirms the replay command. */
+static void confirm_replay(const cli *c, tr_sim_opts *o, const tr_sim_result *r) {
+    tr_sim_result again;
+    const char *save = o->save_file;
+    o->save_file = NULL;
+    int rc = tr_sim_run(c->scenario, c->arg, o, &again);
+    o->save_file = save;
+    if (rc == 0 && again.trace_hash == r->trace_hash && again.rc == r->rc)
+        printf("replay checked: the same failure with the same trace hash\n");
+    else
+        printf("REPLAY DIFFERS: trace hash 0x%016" PRIx64 ", rc %d (nondeterminism escaped the "
+               "simulator: real time, threads, uninitialised memory?)\n",
+               again.trace_hash, again.rc);
+    fflush(stdout);
+}
+
 /* Runs one seed; returns 1 when it failed (or was not deterministic). */
 static int run_seed(const cli *c, uint64_t seed, tr_sim_result *r) {
     tr_sim_opts o = c->opts;
@@ -148,7 +164,10 @@ static int run_seed(const cli *c, uint64_t seed, tr_sim_result *r) {
         return 1;
     }
     int failed = r->rc < 0;
-    if (failed) print_failure(c, seed, r);
+    if (failed) {
+        print_failure(c, seed, r);
+        confirm_replay(c, &o, r);
+    }
     if (c->check_determinism) {
         tr_sim_result again;
         o.save_file = NULL;

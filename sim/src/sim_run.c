@@ -86,7 +86,7 @@ static int sim_init(tr__sim *s, const tr_sim_opts *o) {
     tr__dlog_init(&s->log, o->seed);
     s->policy = o->policy;
     s->pct_depth = o->pct_depth ? o->pct_depth : 3;
-    s->max_steps = o->max_steps ? o->max_steps : 10000000;
+    s->max_steps = o->max_steps ? o->max_steps : 1000000;
     s->max_time = o->max_time ? o->max_time : TR_SEC(86400);
     s->start = s->now = 0;
     int rc = o->replay_file ? tr__dlog_load(&s->log, o->replay_file) : 0;

@@ -35,7 +35,7 @@ typedef struct tr_sim_opts {
     uint64_t seed;             /* the seed (0 is a seed like any other) */
     tr_sim_policy policy;      /* default TR_SIM_RANDOM */
     unsigned pct_depth;        /* PCT's bug depth d (default 3) */
-    uint64_t max_steps;        /* task steps before TR_ESTEPLIMIT (default 10,000,000) */
+    uint64_t max_steps;        /* task steps before TR_ESTEPLIMIT (default 1,000,000) */
     tr_duration max_time;      /* virtual time before TR_ETIMELIMIT (default 1 day) */
     const char *replay_file;   /* replay this saved decision log (then the seed) */
     const char *save_file;     /* save the run's decision log here */
