@@ -82,3 +82,23 @@ function(ctrio_maybe_add_component name)
         message(STATUS "ctrio: component ${name}: no sources yet, skipped")
     endif()
 endfunction()
+
+# ctrio_select_io_backend(<out_var>): the I/O backend CTRIO_IO_BACKEND names,
+# with auto resolved for the target system (epoll on Linux, kqueue on the
+# BSDs and macOS, poll anywhere else).
+function(ctrio_select_io_backend out_var)
+    set(backend "${CTRIO_IO_BACKEND}")
+    if(backend STREQUAL "auto")
+        if(CMAKE_SYSTEM_NAME STREQUAL "Linux" OR CMAKE_SYSTEM_NAME STREQUAL "Android")
+            set(backend epoll)
+        elseif(CMAKE_SYSTEM_NAME MATCHES "^(Darwin|FreeBSD|OpenBSD|NetBSD|DragonFly)$")
+            set(backend kqueue)
+        else()
+            set(backend poll)
+        endif()
+    elseif(NOT backend MATCHES "^(epoll|poll|kqueue)$")
+        message(FATAL_ERROR "ctrio: CTRIO_IO_BACKEND must be auto, epoll, poll or kqueue, "
+                            "not '${backend}'")
+    endif()
+    set(${out_var} ${backend} PARENT_SCOPE)
+endfunction()

@@ -180,6 +180,18 @@ typedef struct tr_run_opts {
     const char *main_name;        /* NULL: "main" */
     FILE *report;                 /* where a failure report goes; NULL: stderr */
     bool quiet;                   /* true: print no failure report */
+    /* Signals (see ctrio/thread.h). By default a run on the process's main
+     * signal disposition turns SIGINT into the cancellation of every task and
+     * tr_run returns -EINTR after a report (Trio's KeyboardInterrupt); true
+     * leaves SIGINT alone. */
+    bool leave_sigint;
+    /* true: SIGQUIT (Ctrl-\) prints tr_dump_tasks to stderr and the run goes
+     * on (opt-in: SIGQUIT otherwise keeps its default, a core dump). */
+    bool dump_on_sigquit;
+    /* Instruments installed before the run starts (they see before_run);
+     * see ctrio/instrument.h. */
+    struct tr_instrument *const *instruments;
+    size_t n_instruments;
 } tr_run_opts;
 
 /* Default usable stack size of a task. Each stack is reserved in virtual
@@ -476,5 +488,8 @@ TR_API void tr_reschedule(tr_task *task, int value);
 /* The rest of core's API, one header per area. */
 #include "ctrio/sync.h"
 #include "ctrio/channel.h"
+#include "ctrio/io.h"
+#include "ctrio/thread.h"
+#include "ctrio/instrument.h"
 
 #endif /* CTRIO_H */

@@ -6,6 +6,7 @@
 #include "ctrio.h"
 #include "ctx.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -236,6 +237,8 @@ struct tr_task {
     const tr_failure *carried; /* failures passed up by joined nurseries */
     tr__local *locals;         /* task-local bindings */
     tr__start *start;          /* set while being started by tr_start */
+    const char *wait_reason;   /* what it blocks on, for the dump (NULL: see abort_fn) */
+    int wait_fd;               /* the fd, when wait_reason names one */
     const char *wait_file;     /* call site of the current blocking call */
     uint64_t cancel_gen;       /* run->cancel_gen when cancel_cached was computed */
     int wait_line;
@@ -250,14 +253,12 @@ struct tr_task {
 
 /* ---- the run --------------------------------------------------------- */
 
-/* The I/O backend seam (the only backend so far sleeps until a deadline). */
-typedef struct tr__io_backend {
-    /* Wait up to timeout (0: poll, TR_INF: until something arrives). */
-    void (*wait)(void *ctx, tr_duration timeout);
-    /* True when nothing registered could ever wake the loop. */
-    bool (*idle)(void *ctx);
-} tr__io_backend;
-extern const tr__io_backend tr__io_sleep;
+/* The I/O backend seam lives in io.h. */
+struct tr__io_backend;
+struct tr__io;
+struct tr__entries;
+struct tr__instruments;
+struct tr__sigrx;
 
 struct tr__run {
     tr_task *current;              /* running task, NULL in the scheduler */
@@ -273,9 +274,21 @@ struct tr__run {
     void *clock_ctx;
     const tr_sched_policy *policy;
     void *policy_ctx;
-    const tr__io_backend *io;      /* how the loop waits */
+    const struct tr__io_backend *io; /* how the loop waits (io.h) */
     void *io_ctx;
-    bool io_idle;                  /* nothing registered: no need to poll */
+    /* Nothing to poll between batches (no fd waiter, no callback or signal
+     * pending, no instrument): the switch path may start the next batch
+     * itself. Atomic because other threads and signal handlers clear it
+     * (token.c, signal.c); read relaxed on the hot path. */
+    _Atomic bool io_idle;
+    struct tr__io *iox;            /* fd waiters and the kernel backend (io_wait.c) */
+    struct tr__entries *entries;   /* cross-thread callback queue (token.c), or NULL */
+    struct tr__instruments *instruments; /* installed instruments, NULL when none */
+    struct tr__instruments *instr_store; /* their storage, kept while empty */
+    struct tr__sigrx *receivers;   /* open signal receivers (signal.c) */
+    tr_capacity_limiter *default_limiter; /* to_thread's default, created on use */
+    bool sig_owner;                /* this run handles SIGINT / SIGQUIT */
+    bool interrupted;              /* SIGINT arrived: the run ends with -EINTR */
     tr_alloc_fn alloc;
     void *alloc_ctx;
     size_t stack_size;             /* default usable stack size */
@@ -329,9 +342,25 @@ int tr__queue_grow(tr__run *r, size_t tasks);
 static inline int tr__queue_reserve(tr__run *r, size_t tasks) {
     return tasks <= r->queue_cap ? 0 : tr__queue_grow(r, tasks);
 }
+/* Instrument hooks (instrument.c); the hot call sites test r->instruments
+ * first, one predictable branch each. */
+enum tr__hook {
+#define TR__HOOK_ENUM(name, params) TR__HOOK_##name,
+    TR_INSTRUMENT_HOOKS(TR__HOOK_ENUM)
+#undef TR__HOOK_ENUM
+};
+void tr__instrument_run(tr__run *r, enum tr__hook hook);
+void tr__instrument_task(tr__run *r, enum tr__hook hook, tr_task *t);
+void tr__instrument_io(tr__run *r, enum tr__hook hook, tr_duration timeout);
+/* from ends its step (NULL: nobody), then to begins one (NULL: nobody). */
+void tr__instrument_switch(tr__run *r, tr_task *from, tr_task *to);
+void tr__instruments_free(tr__run *r);
+int tr__instruments_init(tr__run *r, const tr_run_opts *o);
+
 static inline void tr__make_runnable(tr__run *r, tr_task *t) {
     t->state = TR__RUNNABLE;
     r->runq[r->runq_len++] = t;
+    if (TR__UNLIKELY(r->instruments)) tr__instrument_task(r, TR__HOOK_task_scheduled, t);
 }
 /* Frees the task that exited last, once its stack is no longer in use. */
 static inline void tr__reap(tr__run *r) {
@@ -372,7 +401,8 @@ void tr__idle_wake(tr__run *r);
  * between batches (no deadline to check, no I/O to poll), the next batch
  * starts right here instead of through a switch to the scheduler. */
 static inline tr_task *tr__next_in_batch(tr__run *r) {
-    if (r->batch_pos == r->batch_len && r->runq_len && tr__heap_empty(&r->heap) && r->io_idle)
+    if (r->batch_pos == r->batch_len && r->runq_len && tr__heap_empty(&r->heap) &&
+        atomic_load_explicit(&r->io_idle, memory_order_relaxed))
         tr__start_batch(r);
     return r->batch_pos < r->batch_len ? r->batch[r->batch_pos++] : NULL;
 }
@@ -382,6 +412,7 @@ static inline tr_task *tr__next_in_batch(tr__run *r) {
 static inline void tr__switch_away(tr__run *r, tr_task *cur) {
     cur->schedule_points++;
     tr_task *next = tr__next_in_batch(r);
+    if (TR__UNLIKELY(r->instruments)) tr__instrument_switch(r, cur, next);
     r->current = next;
     if (next == cur) {
         cur->state = TR__RUNNING;

@@ -1,7 +1,7 @@
 /* The I/O backend used until a real one is selected: it has no file
  * descriptors, so waiting is sleeping until the next deadline. */
 #define _GNU_SOURCE
-#include "internal.h"
+#include "io.h"
 
 #include <time.h>
 #include <unistd.h>

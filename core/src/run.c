@@ -1,6 +1,6 @@
 /* tr_run and the run loop: wait for I/O or the next deadline, fire due
  * timers, run one batch of runnable tasks; repeat until no task is left. */
-#include "internal.h"
+#include "io.h"
 #include "track.h"
 
 #include <stdarg.h>
@@ -123,9 +123,35 @@ static tr_duration idle_timeout(tr__run *r, const tr__timer *next, enum idle_act
     return t;
 }
 
+/* A blocking wait must be interruptible by other threads and by the
+ * signals the run handles: they write the wake-up fd, created here on the
+ * first blocking wait of such a run. Returns whether the loop may block. */
+static bool prepare_to_block(tr__run *r) {
+    if (TR__UNLIKELY(r->sig_owner)) {
+        if (!r->entries && tr__entries_open(r) == 0) tr__signals_wake_fd(r);
+        /* A signal that came before the fd existed woke nobody: look now. */
+        tr__signals_check(r);
+        if (r->runq_len) return false;
+    }
+    return !r->entries || tr__entries_sleep(r);
+}
+
+/* One wait on the I/O backend (0: a quick check), then what arrived from
+ * outside the run: callbacks of other threads, signals. */
+static void io_wait(tr__run *r, tr_duration timeout) {
+    if (TR__UNLIKELY(r->instruments)) tr__instrument_io(r, TR__HOOK_before_io_wait, timeout);
+    bool blocking = timeout > 0 && prepare_to_block(r);
+    if (blocking || !r->io->idle(r->io_ctx)) r->io->wait(r->io_ctx, blocking ? timeout : 0);
+    if (blocking && r->entries) tr__entries_awake(r);
+    if (r->entries && tr__entries_pending(r)) tr__entries_run(r);
+    if (TR__UNLIKELY(r->sig_owner)) tr__signals_check(r);
+    tr__io_update_idle(r);
+    if (TR__UNLIKELY(r->instruments)) tr__instrument_io(r, TR__HOOK_after_io_wait, timeout);
+}
+
 static void wait_for_events(tr__run *r) {
     if (r->runq_len) {
-        if (!r->io->idle(r->io_ctx)) r->io->wait(r->io_ctx, 0);
+        if (!atomic_load_explicit(&r->io_idle, memory_order_relaxed)) io_wait(r, 0);
         if (!tr__heap_empty(&r->heap)) fire_timers(r);
         return;
     }
@@ -137,7 +163,7 @@ static void wait_for_events(tr__run *r) {
         abort();
     }
     enum idle_action action;
-    r->io->wait(r->io_ctx, idle_timeout(r, next, &action));
+    io_wait(r, idle_timeout(r, next, &action));
     if (!tr__heap_empty(&r->heap) && fire_timers(r)) action = IDLE_NONE;
     if (r->runq_len || action == IDLE_NONE) return;
     if (action == IDLE_WAKE_WAITERS) {
@@ -154,6 +180,7 @@ static void run_batch(tr__run *r) {
         tr_task *t = r->batch[r->batch_pos++];
         t->state = TR__RUNNING;
         r->current = t;
+        if (TR__UNLIKELY(r->instruments)) tr__instrument_switch(r, NULL, t);
         tr__ctx_switch(&r->sched_ctx, &t->ctx);
         tr__reap(r);
     }
@@ -193,8 +220,9 @@ static tr__run *run_new(const tr_run_opts *o) {
     r->clock_ctx = o && o->clock ? o->clock_ctx : NULL;
     r->policy = o ? o->policy : NULL;
     r->policy_ctx = o ? o->policy_ctx : NULL;
-    r->io = &tr__io_sleep;
-    r->io_idle = true;
+    r->io = &tr__io_os;
+    r->io_ctx = r;
+    atomic_init(&r->io_idle, true);
     r->fpenv = tr__ctx_fpenv();
     r->track_stacks = TR__TRACK_STACKS_WANTED();
     r->stack_size = tr__stack_round(o && o->stack_size_bytes ? o->stack_size_bytes : default_stack());
@@ -203,6 +231,10 @@ static tr__run *run_new(const tr_run_opts *o) {
 }
 
 static void run_free(tr__run *r) {
+    tr__signals_stop(r);
+    tr__entries_close(r);
+    tr__io_free(r);
+    tr__instruments_free(r);
     tr__records_free(r, r->root.failures);
     tr__free_all_owned(r);
     tr__heap_free(r);
@@ -214,6 +246,7 @@ static void run_free(tr__run *r) {
 static int run_result(const tr__run *r) {
     if (r->forced_rc) return r->forced_rc;
     if (r->hang) return TR_EDEADLOCK;
+    if (r->interrupted) return -EINTR;
     if (r->main_rc < 0 && r->main_rc != -ECANCELED) return r->main_rc;
     if (r->root.first_error) return r->root.first_error;
     return r->main_rc;
@@ -224,21 +257,33 @@ int tr_run(tr_task_fn main_fn, void *arg, const tr_run_opts *opts) {
     if (!main_fn) return -EINVAL;
     tr__run *r = run_new(opts);
     if (!r) return -ENOMEM;
-    int rc;
+    int rc = tr__instruments_init(r, opts);
+    if (rc < 0) {
+        run_free(r);
+        return rc;
+    }
     const char *name = opts && opts->main_name ? opts->main_name : "main";
     tr_task *m = tr__task_new(r, main_fn, arg, &(tr_spawn_opts){.name = name}, &rc);
     if (!m) {
         run_free(r);
         return rc;
     }
+    tr__current_run = r;
+    if (TR__UNLIKELY(r->instruments)) tr__instrument_run(r, TR__HOOK_before_run);
     r->main = m;
     tr__task_launch(r, m, &r->root, &r->root.scope);
     if (r->clock->start) r->clock->start(r->clock_ctx);
-    tr__current_run = r;
+    tr__signals_start(r);
     loop(r);
     if (r->killed) tr__free_remaining_tasks(r);
+    if (TR__UNLIKELY(r->instruments)) tr__instrument_run(r, TR__HOOK_after_run);
+    tr__signals_stop(r);
     tr__current_run = NULL;
     rc = run_result(r);
+    if (r->interrupted && !(opts && opts->quiet))
+        fprintf(opts && opts->report ? opts->report : stderr,
+                "ctrio: interrupted by SIGINT: every task was cancelled; tr_run returns "
+                "-EINTR\n");
     if (rc < 0 && rc != -ECANCELED && !(opts && opts->quiet))
         tr__report_print(opts && opts->report ? opts->report : stderr, rc, r->root.failures,
                          r->root.lost);

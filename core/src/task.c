@@ -86,6 +86,7 @@ void tr__task_launch(tr__run *r, tr_task *t, tr__nursery *n, tr__scope *home) {
         t->locals = spawner->locals;
         t->locals->refs++;
     }
+    if (TR__UNLIKELY(r->instruments)) tr__instrument_task(r, TR__HOOK_task_spawned, t);
     tr__make_runnable(r, t);
 }
 
@@ -112,6 +113,10 @@ static _Noreturn void task_exit(tr_task *t, int rc) {
     /* Its stack is freed by whoever runs next, once we are off it. */
     r->exited = t;
     tr_task *next = tr__next_in_batch(r);
+    if (TR__UNLIKELY(r->instruments)) {
+        tr__instrument_task(r, TR__HOOK_task_exited, t);
+        tr__instrument_switch(r, t, next);
+    }
     r->current = next;
     if (next) next->state = TR__RUNNING;
     tr__ctx_switch(NULL, next ? &next->ctx : &r->sched_ctx);

@@ -1,0 +1,128 @@
+/* The I/O backend: the private interface between the run loop and the
+ * kernel's readiness API. Not installed.
+ *
+ * Two layers:
+ *   - the seam the run loop calls, tr__io_backend {wait, idle} (a vtable, so
+ *     a run can wait on something other than the kernel: tr__io_sleep, or a
+ *     simulator's);
+ *   - the OS layer below the production seam (tr__io_os): io_wait.c keeps the
+ *     portable part (which task waits for which fd and direction, the
+ *     tr_wait_* calls, the wake-up fd of tokens and signals), and exactly one
+ *     backend file implements the kernel part declared at the end of this
+ *     header: io_epoll.c (Linux), io_kqueue.c (BSD, macOS) or io_poll.c
+ *     (anything POSIX). CMake's CTRIO_IO_BACKEND compiles one of them.
+ *
+ * Every function runs in the run's own thread. */
+#ifndef CTRIO_IO_PRIVATE_H
+#define CTRIO_IO_PRIVATE_H
+
+#include "internal.h"
+
+/* ---- the seam ---------------------------------------------------------- */
+
+typedef struct tr__io_backend {
+    /* Wait up to timeout (0: poll, TR_INF: until something arrives) and make
+     * the tasks whose I/O is ready runnable. */
+    void (*wait)(void *ctx, tr_duration timeout);
+    /* True when nothing registered could ever wake the loop. */
+    bool (*idle)(void *ctx);
+} tr__io_backend;
+
+/* No file descriptors at all: waiting is sleeping until the deadline. */
+extern const tr__io_backend tr__io_sleep;
+/* The production backend; its ctx is the run. */
+extern const tr__io_backend tr__io_os;
+
+/* ---- the portable part (io_wait.c) ------------------------------------- */
+
+enum { TR__IO_READ = 0, TR__IO_WRITE = 1 };
+#define TR__IO_EV_READ 1u
+#define TR__IO_EV_WRITE 2u
+
+/* What the run knows about one fd. */
+typedef struct tr__fd_slot {
+    tr_task *waiter[2]; /* task in tr_wait_readable / tr_wait_writable, or NULL */
+    uint8_t kernel;     /* TR__IO_EV_* interest the kernel holds for it now */
+    uint32_t index;     /* backend's private index (poll: slot in pollfd array + 1) */
+} tr__fd_slot;
+
+/* A run's I/O state, created on first use (a run that does no I/O has none,
+ * and its loop sleeps with nanosleep). */
+typedef struct tr__io {
+    tr__fd_slot *fds;    /* indexed by fd */
+    size_t nfds;         /* length of fds */
+    size_t waiting[2];   /* tasks waiting to read / to write */
+    size_t registered;   /* fds with kernel interest */
+    int wake_fd;         /* read end of the wake-up fd (eventfd or pipe), -1: none */
+    bool woken;          /* the wake-up fd fired in the last poll */
+    uint64_t polls;      /* kernel waits made */
+    void *os;            /* the backend's own state */
+} tr__io;
+
+/* The run's I/O state, created if needed; NULL when out of memory. */
+tr__io *tr__io_get(tr__run *r);
+/* Called by the backend: fd is ready for ev (TR__IO_EV_*, or both on error
+ * and hang-up). Wakes its waiters; drops interest nobody waits for. */
+void tr__io_ready(tr__run *r, tr__io *io, int fd, unsigned ev);
+/* Watch fd (a wake-up fd that stays readable until drained) for the loop. */
+int tr__io_set_wake_fd(tr__run *r, int fd);
+void tr__io_free(tr__run *r);
+/* tr_notify_closing for run r (callable from the loop, outside a task). */
+void tr__io_closing(tr__run *r, int fd);
+/* Keeps r->io_idle: true when no task waits for an fd, no token callback
+ * and no signal is pending and no instrument wants to see every wait. */
+void tr__io_update_idle(tr__run *r);
+
+/* ---- the kernel part (one io_<backend>.c) ------------------------------- */
+
+extern const char tr__io_os_name[];
+/* Create / destroy the backend's state in io->os. */
+int tr__io_os_init(tr__io *io);
+void tr__io_os_free(tr__io *io);
+/* Make the kernel's interest in fd equal `want` (TR__IO_EV_* bits; 0: none)
+ * and store it in slot->kernel. 0 or a negative errno (-EBADF for a bad
+ * fd, -ENOMEM). */
+int tr__io_os_update(tr__io *io, int fd, tr__fd_slot *slot, unsigned want);
+/* Forget fd entirely (it is about to be closed). */
+void tr__io_os_forget(tr__io *io, int fd, tr__fd_slot *slot);
+/* Wait up to timeout for readiness and report each ready fd through
+ * tr__io_ready. */
+void tr__io_os_poll(tr__run *r, tr__io *io, tr_duration timeout);
+
+/* ---- the wake-up side (token.c, signal.c) ------------------------------- */
+
+/* The run's cross-thread entry queue, created on first use. */
+int tr__entries_open(tr__run *r);
+/* Called by the loop: runs the queued callbacks; handles pending signals. */
+void tr__entries_run(tr__run *r);
+/* Called by the loop before and after a blocking wait (so other threads know
+ * whether they must write the wake-up fd). Returns false when something is
+ * already pending and the loop must not block. */
+bool tr__entries_sleep(tr__run *r);
+void tr__entries_awake(tr__run *r);
+/* Something from outside (a callback, a signal) is pending. */
+bool tr__entries_pending(tr__run *r);
+size_t tr__entries_len(tr__run *r);
+void tr__entries_close(tr__run *r);
+/* Drain the wake-up fd after the poll reported it. */
+void tr__entries_drain(tr__run *r);
+/* The write end of the wake-up fd (-1: no queue), and an async-signal-safe
+ * write to it. */
+int tr__entries_wake_fd(tr__run *r);
+void tr__entries_wake_fd_write(int fd);
+/* Queue fn(arg) for the token's run; drop(arg) runs instead if the run ends
+ * first. 0, -ESHUTDOWN, -EINVAL, -ENOMEM. Any thread. */
+int tr__token_push(tr_token tok, void (*fn)(void *), void (*drop)(void *), void *arg);
+
+/* Signals handled by the loop itself (signal.c). */
+void tr__signals_start(tr__run *r);
+void tr__signals_stop(tr__run *r);
+/* Called by the loop when woken: acts on a pending SIGINT / SIGQUIT. */
+void tr__signals_check(tr__run *r);
+/* The loop's wake-up fd now exists: signal handlers may write it. */
+void tr__signals_wake_fd(tr__run *r);
+
+/* The slot of fd, growing the table; NULL when out of memory. */
+tr__fd_slot *tr__io_slot(tr__run *r, tr__io *io, int fd);
+
+#endif

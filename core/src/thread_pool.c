@@ -1,0 +1,283 @@
+/* Worker threads: tr_to_thread_run_sync and tr_from_thread_run (Trio's
+ * to_thread.py, from_thread and _thread_cache.py).
+ *
+ * The pool is process-wide: an idle worker waits for its next job for up to
+ * IDLE_NS, then exits. Workers run with every signal blocked, so signals go
+ * to the run's thread. A job is handed from the run to its worker and back
+ * through the run's token: whoever holds it frees it (the loop after
+ * delivery, or the worker when the run has ended). */
+#define _GNU_SOURCE
+#include "io.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+
+#define IDLE_NS ((int64_t)10 * 1000000000)
+#define DEFAULT_THREADS 40
+
+typedef struct job {
+    tr_thread_fn fn;              /* the work */
+    void *arg;
+    void *result;                 /* fn's result, set by the worker */
+    tr_token token;               /* how to get back to the run */
+    tr__run *run;                 /* loop side only: */
+    tr_task *task;                /* the waiting task; NULL once abandoned */
+    void **result_out;            /* where the task wants the result */
+    tr_capacity_limiter *limiter; /* released on delivery, on behalf of the job */
+} job;
+
+typedef struct worker {
+    pthread_cond_t cv;   /* signalled when a job is handed over */
+    job *job;            /* the job to run, NULL while idle */
+    struct worker *next; /* in the idle stack */
+} worker;
+
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER; /* guards the three below */
+static worker *idle_stack; /* idle workers, most recent first (its cache is warm) */
+static size_t n_workers;   /* alive, busy or idle */
+static _Thread_local job *current_job; /* the job this worker thread runs */
+
+/* ---- the worker ----------------------------------------------------------- */
+
+static void deliver(void *arg);
+static void drop(void *arg);
+
+/* The worker makes itself idle *before* handing the result back, so that a
+ * task that offloads again at once reuses it instead of starting a thread
+ * (as Trio's thread cache does). */
+static void run_job(worker *w, job *j) {
+    current_job = j;
+    j->result = j->fn(j->arg);
+    current_job = NULL;
+    pthread_mutex_lock(&pool_mu);
+    w->job = NULL;
+    w->next = idle_stack;
+    idle_stack = w;
+    pthread_mutex_unlock(&pool_mu);
+    if (tr__token_push(j->token, deliver, drop, j) < 0) free(j); /* the run is gone */
+}
+
+static void remove_idle(worker *w) {
+    for (worker **p = &idle_stack; *p; p = &(*p)->next) {
+        if (*p == w) {
+            *p = w->next;
+            return;
+        }
+    }
+}
+
+/* Wait (idle) for the next job; NULL when IDLE_NS passed without one. */
+static job *next_job(worker *w) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += IDLE_NS / 1000000000;
+    pthread_mutex_lock(&pool_mu);
+    int rc = 0;
+    while (!w->job && rc != ETIMEDOUT) rc = pthread_cond_timedwait(&w->cv, &pool_mu, &until);
+    job *j = w->job;
+    if (!j) {
+        remove_idle(w);
+        n_workers--;
+    }
+    pthread_mutex_unlock(&pool_mu);
+    return j;
+}
+
+static void *worker_main(void *arg) {
+    worker *w = arg;
+    job *j = w->job;
+    do run_job(w, j);
+    while ((j = next_job(w)) != NULL);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+    return NULL;
+}
+
+static int start_worker(job *j) {
+    worker *w = malloc(sizeof *w);
+    if (!w) return -ENOMEM;
+    pthread_cond_init(&w->cv, NULL);
+    w->job = j;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t th;
+    int rc = pthread_create(&th, &attr, worker_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        pthread_cond_destroy(&w->cv);
+        free(w);
+        return -EAGAIN;
+    }
+    n_workers++;
+    return 0;
+}
+
+/* An idle worker if there is one, else a new thread. */
+static int dispatch(job *j) {
+    pthread_mutex_lock(&pool_mu);
+    worker *w = idle_stack;
+    int rc = 0;
+    if (w) {
+        idle_stack = w->next;
+        w->job = j;
+        pthread_cond_signal(&w->cv);
+    } else {
+        rc = start_worker(j);
+    }
+    pthread_mutex_unlock(&pool_mu);
+    return rc;
+}
+
+size_t tr_thread_pool_size(void) {
+    pthread_mutex_lock(&pool_mu);
+    size_t n = n_workers;
+    pthread_mutex_unlock(&pool_mu);
+    return n;
+}
+
+/* ---- the run's side --------------------------------------------------------- */
+
+static void finish(job *j) {
+    tr__run *r = j->run;
+    (void)tr_capacity_limiter_release_on_behalf_of(j->limiter, j);
+    r->clock_holds--;
+}
+
+/* In the loop: the worker is done. */
+static void deliver(void *arg) {
+    job *j = arg;
+    finish(j);
+    if (j->task) {
+        if (j->result_out) *j->result_out = j->result;
+        tr__wake(j->run, j->task, 0);
+    }
+    free(j);
+}
+
+/* The run ended before the result came back. */
+static void drop(void *arg) { free(arg); }
+
+static int abandon(void *ctx, tr_task *t) {
+    (void)t;
+    ((job *)ctx)->task = NULL;
+    return TR_ABORT_SUCCEEDED;
+}
+
+static int keep_waiting(void *ctx, tr_task *t) {
+    (void)ctx;
+    (void)t;
+    return TR_ABORT_FAILED;
+}
+
+static tr_capacity_limiter *default_limiter(tr__run *r) {
+    if (!r->default_limiter) {
+        r->default_limiter = tr__alloc_owned(r, sizeof *r->default_limiter);
+        if (r->default_limiter) tr_capacity_limiter_init(r->default_limiter, DEFAULT_THREADS);
+    }
+    return r->default_limiter;
+}
+
+static job *job_new(tr__run *r, tr_thread_fn fn, void *arg, const tr_to_thread_opts *o) {
+    tr_capacity_limiter *lim = o && o->limiter ? o->limiter : default_limiter(r);
+    if (!lim || tr__entries_open(r) < 0) return NULL;
+    job *j = calloc(1, sizeof *j);
+    if (!j) return NULL;
+    *j = (job){.fn = fn, .arg = arg, .run = r, .limiter = lim};
+    j->token = tr_current_token();
+    return j;
+}
+
+#undef tr_to_thread_run_sync
+int tr_to_thread_run_sync(tr_thread_fn fn, void *arg, void **result, const tr_to_thread_opts *o) {
+    tr_task *t = tr__need_task("tr_to_thread_run_sync");
+    tr__run *r = t->run;
+    if (!fn) return -EINVAL;
+    job *j = job_new(r, fn, arg, o);
+    if (!j) return -ENOMEM;
+    int rc = tr_capacity_limiter_acquire_on_behalf_of(j->limiter, j);
+    if (rc < 0) {
+        free(j);
+        return rc;
+    }
+    r->clock_holds++;
+    j->task = t;
+    j->result_out = result;
+    if ((rc = dispatch(j)) < 0) {
+        finish(j);
+        free(j);
+        return rc;
+    }
+    return tr__park(r, t, o && o->cancellable ? abandon : keep_waiting, j);
+}
+
+/* ---- back into the run from a worker ------------------------------------------ */
+
+typedef struct call {
+    tr_task_fn fn;          /* what to run as a task */
+    void *arg;
+    tr__run *run;           /* set in the loop */
+    int rc;                 /* its result */
+    bool done;              /* rc is set */
+    pthread_mutex_t mu;     /* guards rc and done */
+    pthread_cond_t cv;
+} call;
+
+static void call_done(call *c, int rc) {
+    pthread_mutex_lock(&c->mu);
+    c->rc = rc;
+    c->done = true;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* The system task: the worker's clock hold is lent to it while it runs (it
+ * is a task the run sees, so virtual time may move under it). */
+static int call_body(void *arg) {
+    call *c = arg;
+    tr__run *r = c->run;
+    int rc = c->fn(c->arg);
+    r->clock_holds++;
+    call_done(c, rc);
+    return 0;
+}
+
+static void call_start(void *arg) {
+    call *c = arg;
+    tr__run *r = tr__current_run;
+    int rc;
+    c->run = r;
+    tr_task *t = tr__task_new(r, call_body, c, &(tr_spawn_opts){.name = "tr_from_thread_run"}, &rc);
+    if (!t) {
+        call_done(c, rc);
+        return;
+    }
+    t->system = true;
+    r->clock_holds--;
+    tr__task_launch(r, t, &r->root, &r->root.scope);
+}
+
+static void call_drop(void *arg) { call_done(arg, -ESHUTDOWN); }
+
+int tr_from_thread_run(tr_task_fn fn, void *arg) {
+    job *j = current_job;
+    if (!j || !fn) return -EINVAL;
+    call c = {.fn = fn, .arg = arg};
+    pthread_mutex_init(&c.mu, NULL);
+    pthread_cond_init(&c.cv, NULL);
+    int rc = tr__token_push(j->token, call_start, call_drop, &c);
+    if (rc == 0) {
+        pthread_mutex_lock(&c.mu);
+        while (!c.done) pthread_cond_wait(&c.cv, &c.mu);
+        rc = c.rc;
+        pthread_mutex_unlock(&c.mu);
+    }
+    pthread_cond_destroy(&c.cv);
+    pthread_mutex_destroy(&c.mu);
+    return rc;
+}
