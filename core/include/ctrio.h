@@ -427,6 +427,10 @@ TR_API TR_NODISCARD int tr_nursery_join(tr_nursery *n, int body_rc);
 
 /* Cancel every task in the nursery (its scope). Not a checkpoint. */
 TR_API void tr_nursery_cancel(tr_nursery *n);
+/* After join: true when the nursery's own scope absorbed a cancellation
+ * (Trio's nursery.cancel_scope.cancelled_caught): join returned 0, but the
+ * work inside was cut short. */
+TR_API bool tr_nursery_cancelled_caught(const tr_nursery *n);
 
 /* After join: the failed children, first failure first (NULL: none), and how
  * many failures could not be recorded for lack of memory (their codes still

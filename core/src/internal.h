@@ -309,6 +309,10 @@ struct tr__run {
     size_t lost;                   /* failures lost to out of memory */
     bool hang;                     /* the clock declared a hang */
     int forced_rc;                 /* set by tr__run_abandon: the run's result */
+    /* Called at every cancel point of every task, before the answer is
+     * computed (a simulator injects cancellations here). NULL: none. */
+    void (*cancel_hook)(void *ctx, tr_task *t);
+    void *cancel_hook_ctx;
     bool killed;                   /* tr__run_kill: run no task again */
     bool track_stacks;             /* register stacks with valgrind */
     uint64_t fpenv;                /* FP control words new tasks start with */
@@ -431,6 +435,7 @@ static inline void tr__switch_away(tr__run *r, tr_task *cur) {
 /* A cancel point: counts it, then answers whether t is cancelled. */
 static inline bool tr__cancel_point(tr_task *t) {
     t->cancel_points++;
+    if (TR__UNLIKELY(t->run->cancel_hook)) t->run->cancel_hook(t->run->cancel_hook_ctx, t);
     return tr__task_cancelled(t);
 }
 

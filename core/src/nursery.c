@@ -177,6 +177,10 @@ const tr_failure *tr_nursery_failures(const tr_nursery *pn) {
     return ((const tr__nursery *)(const void *)pn)->failures;
 }
 
+bool tr_nursery_cancelled_caught(const tr_nursery *pn) {
+    return ((const tr__nursery *)(const void *)pn)->scope.caught;
+}
+
 size_t tr_nursery_failures_lost(const tr_nursery *pn) {
     return ((const tr__nursery *)(const void *)pn)->lost;
 }

@@ -22,7 +22,7 @@ typedef struct cli {
     uint64_t seeds;          /* --seeds N (0: a single --seed run) */
     unsigned jobs;           /* --jobs J */
     tr_sim_opts opts;        /* policy, limits, files */
-    bool single, check_determinism, keep_going, quiet;
+    bool single, check_determinism, keep_going, quiet, sweep;
     tr_task_fn scenario;
     void *arg;
 } cli;
@@ -42,6 +42,11 @@ static void usage(FILE *f, const char *prog) {
             "  --jobs J              forked workers for --seeds (default 1, at most 64)\n"
             "  --policy P            random (default), fifo, or pct[:D] (depth D, default 3)\n"
             "  --max-steps N         task steps before a run fails as a livelock\n"
+            "  --cancel-rate P       at each cancel point, cancel an enclosing scope with\n"
+            "                        probability P (0..1), from the seed's fault stream\n"
+            "  --cancel-at K         cancel the innermost enclosing scope at cancel point K\n"
+            "  --sweep-cancel        for each seed: count its cancel points, then run it\n"
+            "                        once per point K with --cancel-at K\n"
             "  --save FILE           save the decision log of --seed's run\n"
             "  --replay FILE         replay a saved decision log\n"
             "  --check-determinism   run every seed twice and compare trace hashes\n"
@@ -87,6 +92,7 @@ static int parse_one(cli *c, int argc, char **argv, int i) {
     if (!strcmp(a, "--check-determinism")) return c->check_determinism = true, 1;
     if (!strcmp(a, "--keep-going")) return c->keep_going = true, 1;
     if (!strcmp(a, "--quiet")) return c->quiet = true, 1;
+    if (!strcmp(a, "--sweep-cancel")) return c->sweep = true, 1;
     if (!v) return -1;
     if (!strcmp(a, "--seed")) return parse_u64(v, &c->seed) ? -1 : (c->single = true, 2);
     if (!strcmp(a, "--seeds")) return parse_u64(v, &c->seeds) || !c->seeds ? -1 : 2;
@@ -94,6 +100,14 @@ static int parse_one(cli *c, int argc, char **argv, int i) {
     if (!strcmp(a, "--jobs")) return parse_u64(v, &n) || !n || n > 64 ? -1 : (c->jobs = (unsigned)n, 2);
     if (!strcmp(a, "--policy")) return parse_policy(c, v) ? -1 : 2;
     if (!strcmp(a, "--max-steps")) return parse_u64(v, &c->opts.max_steps) ? -1 : 2;
+    if (!strcmp(a, "--cancel-at")) return parse_u64(v, &c->opts.cancel_at) || !c->opts.cancel_at ? -1 : 2;
+    if (!strcmp(a, "--cancel-rate")) {
+        char *end;
+        double p = strtod(v, &end);
+        if (end == v || *end || !(p >= 0 && p <= 1)) return -1;
+        c->opts.cancel_rate = p;
+        return 2;
+    }
     if (!strcmp(a, "--save")) return c->opts.save_file = v, 2;
     if (!strcmp(a, "--replay")) return c->opts.replay_file = v, c->single = true, 2;
     return -1;
@@ -116,7 +130,7 @@ static int parse(cli *c, int argc, char **argv) {
         fprintf(stderr, "%s: --seed/--replay and --seeds exclude each other\n", c->prog);
         return -1;
     }
-    if (!c->single && !c->seeds) c->seeds = 100;
+    if (!c->single && !c->seeds) c->seeds = c->sweep ? 1 : 100;
     if (!c->jobs) c->jobs = 1;
     return 0;
 }
@@ -133,6 +147,8 @@ static void print_failure(const cli *c, uint64_t seed, const tr_sim_result *r) {
     printf("trace hash 0x%016" PRIx64 "\nreplay: %s --seed 0x%" PRIx64 " --policy %s", r->trace_hash,
            c->prog, seed, policy_arg(c, p, sizeof p));
     if (c->opts.max_steps) printf(" --max-steps %" PRIu64, c->opts.max_steps);
+    if (c->opts.cancel_rate > 0) printf(" --cancel-rate %g", c->opts.cancel_rate);
+    if (c->opts.cancel_at) printf(" --cancel-at %" PRIu64, c->opts.cancel_at);
     printf("\n");
     fflush(stdout);
     funlockfile(stdout);
@@ -278,11 +294,49 @@ static int run_campaign(const cli *c) {
     return failed;
 }
 
+/* ---- the cancellation sweep ------------------------------------------------ */
+
+/* A dry run counts the seed's cancel points; then the seed runs once per
+ * point k, with a cancellation injected there. Every run must still pass:
+ * no lost error, no deadlock, every nursery drained (tr_run ends). */
+static int sweep_seed(cli *c, uint64_t seed, uint64_t *runs) {
+    tr_sim_result r;
+    cli dry = *c;
+    dry.opts.cancel_at = 0;
+    dry.opts.cancel_rate = 0;
+    if (run_seed(&dry, seed, &r)) return 1;
+    int failed = 0;
+    for (uint64_t k = 1; k <= r.cancel_points; k++) {
+        cli one = dry;
+        one.opts.cancel_at = k;
+        tr_sim_result rk;
+        (*runs)++;
+        if (run_seed(&one, seed, &rk)) {
+            failed++;
+            if (!c->keep_going) break;
+        }
+    }
+    if (!c->quiet)
+        printf("seed 0x%" PRIx64 ": %" PRIu64 " cancel points swept, %d failed\n", seed,
+               r.cancel_points, failed);
+    return failed;
+}
+
+static int run_sweep(cli *c) {
+    uint64_t first = c->single ? c->seed : c->start, n = c->single ? 1 : c->seeds, runs = 0;
+    int failed = 0;
+    for (uint64_t i = 0; i < n && (!failed || c->keep_going); i++) failed += sweep_seed(c, first + i, &runs);
+    printf("cancellation sweep: %" PRIu64 " seeds, %" PRIu64 " runs with an injected "
+           "cancellation, %d failed\n", n, runs, failed);
+    return failed != 0;
+}
+
 int tr_sim_main(int argc, char **argv, tr_task_fn scenario, void *arg) {
     cli c = {.prog = argc > 0 ? argv[0] : "sim", .scenario = scenario, .arg = arg};
     if (parse(&c, argc, argv) < 0) {
         usage(stderr, c.prog);
         return 2;
     }
+    if (c.sweep) return run_sweep(&c);
     return c.single ? run_single(&c) : run_campaign(&c);
 }

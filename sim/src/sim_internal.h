@@ -18,6 +18,10 @@ typedef struct tr__sim {
     tr_duration max_time;   /* limit on virtual time */
     tr_sim_policy policy;   /* how batches are ordered */
     bool limit_hit;         /* the step limit cancelled everything already */
+    double cancel_rate;     /* injection probability per cancel point */
+    uint64_t cancel_at;     /* inject at this cancel point (1-based), 0: no */
+    uint64_t cancel_points; /* cancel points so far */
+    uint64_t faults;        /* cancellations injected so far */
     /* PCT (probabilistic concurrency testing, Burckhardt et al. 2010) */
     unsigned pct_depth;     /* d: bugs of depth d are found with p >= 1/(n k^(d-1)) */
     uint32_t *prio;         /* priority by task id (0: not seen yet) */
@@ -33,5 +37,7 @@ void tr__sim_policy_free(tr__sim *s);
 /* Orders one batch according to the run's policy, reading the decisions it
  * needs from the "sched" stream. */
 void tr__sim_order_batch(tr__sim *s, tr_task **batch, size_t n);
+/* Installs the cancel-point hook when injection is on (inject.c). */
+void tr__sim_install_hooks(tr__sim *s);
 
 #endif

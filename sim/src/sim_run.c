@@ -46,7 +46,11 @@ static void sim_jump(void *ctx, tr_time deadline, const char *cause) {
     hash_word(s, (uint64_t)deadline);
 }
 
+/* The run exists now (and is current): install the simulator's hooks. */
+static void sim_start(void *ctx) { tr__sim_install_hooks(ctx); }
+
 static const tr_clock sim_clock = {
+    .start = sim_start,
     .now = sim_now,
     .deadline_to_sleep_time = sim_sleep_time,
     .hang_is_error = sim_hang,
@@ -88,6 +92,9 @@ static int sim_init(tr__sim *s, const tr_sim_opts *o) {
     s->pct_depth = o->pct_depth ? o->pct_depth : 3;
     s->max_steps = o->max_steps ? o->max_steps : 1000000;
     s->max_time = o->max_time ? o->max_time : TR_SEC(86400);
+    if (o->cancel_rate < 0 || o->cancel_rate > 1) return -EINVAL;
+    s->cancel_rate = o->cancel_rate;
+    s->cancel_at = o->cancel_at;
     s->start = s->now = 0;
     int rc = o->replay_file ? tr__dlog_load(&s->log, o->replay_file) : 0;
     /* A replayed log brings its own seed: the hash starts from that one. */
@@ -124,7 +131,8 @@ int tr_sim_run(tr_task_fn scenario, void *arg, const tr_sim_opts *opts, tr_sim_r
     FILE *mem = open_memstream(&buf, &len);
     tr_run_opts ro = {.clock = &sim_clock, .clock_ctx = s, .policy = &sim_policy,
                       .policy_ctx = s, .report = mem ? mem : o->report,
-                      .quiet = !mem && !o->report, .stack_size_bytes = o->stack_size_bytes};
+                      .quiet = !mem && !o->report, .stack_size_bytes = o->stack_size_bytes,
+                      .leave_sigint = true}; /* Ctrl-C stops a campaign, not a seed */
     tr__current_sim = s;
     out->rc = tr_run(scenario, arg, &ro);
     tr__current_sim = NULL;
@@ -137,6 +145,8 @@ int tr_sim_run(tr_task_fn scenario, void *arg, const tr_sim_opts *opts, tr_sim_r
     out->virtual_time = s->now;
     out->decisions = s->log.decisions;
     out->replay_exhausted = s->log.replay_exhausted;
+    out->cancel_points = s->cancel_points;
+    out->faults = s->faults;
     rc = o->save_file ? tr__dlog_save(&s->log, o->save_file) : 0;
     tr__sim_policy_free(s);
     tr__dlog_free(&s->log);

@@ -1032,8 +1032,14 @@ static int nursery_cancel_main(void *arg) {
     tr_nursery_cancel(&n);
     rc = tr_checkpoint();
     ck_assert_int_eq(rc, -ECANCELED);
-    /* The nursery's own scope was cancelled: join absorbs it. */
-    return tr_nursery_join(&n, rc);
+    /* The nursery's own scope was cancelled: join absorbs it, and says so. */
+    rc = tr_nursery_join(&n, rc);
+    ck_assert(tr_nursery_cancelled_caught(&n));
+    tr_nursery quiet;
+    tr_nursery_open(&quiet);
+    ck_assert_int_eq(tr_nursery_join(&quiet, 0), 0);
+    ck_assert(!tr_nursery_cancelled_caught(&quiet));
+    return rc;
 }
 
 START_TEST(test_nursery_cancel) {

@@ -186,6 +186,76 @@ START_TEST(test_failure_report_is_captured) {
 }
 END_TEST
 
+/* ---- Cancellation injection --------------------------------------------- */
+
+/* A consumer that holds an item across a checkpoint and drops it when
+ * cancelled there: the kind of bug the sweep exists for. */
+static int held, delivered;
+
+static int careless(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 3; i++) {
+        held = 1;               /* dequeued into a local */
+        int rc = tr_sleep(TR_MS(1));
+        if (rc) return rc;      /* BUG: the held item is lost */
+        held = 0;
+        delivered++;
+    }
+    return 0;
+}
+
+static int careless_main(void *arg) {
+    (void)arg;
+    held = delivered = 0;
+    tr_cancel_scope cs;
+    tr_scope_enter(&cs, TR_INF);
+    tr_nursery n;
+    tr_nursery_open(&n);
+    int rc = tr_start_soon(&n, careless, NULL);
+    rc = tr_nursery_join(&n, rc);
+    rc = tr_scope_exit(&cs, rc);
+    if (rc) return rc;
+    return held ? tr_fail(-EPROTO, "an item was lost") : 0;
+}
+
+START_TEST(test_cancel_at_injects_once) {
+    tr_sim_result dry, r;
+    ck_assert_int_eq(tr_sim_run(careless_main, NULL, &(tr_sim_opts){.policy = TR_SIM_FIFO}, &dry), 0);
+    ck_assert_int_eq(dry.rc, 0);
+    ck_assert_uint_eq(dry.faults, 0);
+    ck_assert_uint_ge(dry.cancel_points, 3);
+    int failures = 0;
+    for (uint64_t k = 1; k <= dry.cancel_points; k++) {
+        tr_sim_opts o = {.policy = TR_SIM_FIFO, .cancel_at = k};
+        ck_assert_int_eq(tr_sim_run(careless_main, NULL, &o, &r), 0);
+        ck_assert_uint_le(r.faults, 1);
+        if (r.rc == -EPROTO) failures++;
+        else ck_assert_int_eq(r.rc, 0);
+        tr_sim_result again;
+        ck_assert_int_eq(tr_sim_run(careless_main, NULL, &o, &again), 0);
+        ck_assert_uint_eq(r.trace_hash, again.trace_hash);
+    }
+    ck_assert_int_ge(failures, 1); /* the sweep finds the lost item */
+}
+END_TEST
+
+START_TEST(test_cancel_rate_is_seeded) {
+    uint64_t faults = 0;
+    for (uint64_t seed = 0; seed < 30; seed++) {
+        tr_sim_opts o = {.seed = seed, .cancel_rate = 0.3};
+        tr_sim_result a, b;
+        ck_assert_int_eq(tr_sim_run(three_workers, NULL, &o, &a), 0);
+        ck_assert_int_eq(tr_sim_run(three_workers, NULL, &o, &b), 0);
+        ck_assert_uint_eq(a.trace_hash, b.trace_hash);
+        ck_assert_uint_eq(a.faults, b.faults);
+        faults += a.faults;
+    }
+    ck_assert_uint_gt(faults, 0);
+    tr_sim_result r;
+    ck_assert_int_eq(tr_sim_run(three_workers, NULL, &(tr_sim_opts){.cancel_rate = 1.5}, &r), -EINVAL);
+}
+END_TEST
+
 static Suite *sim_suite(void) {
     Suite *s = suite_create("sim");
     TCase *tc = tcase_create("determinism");
@@ -196,6 +266,11 @@ static Suite *sim_suite(void) {
     tcase_add_test(tc, test_pct_is_deterministic);
     tcase_add_test(tc, test_save_and_replay);
     tcase_add_test(tc, test_user_choices_are_logged);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("inject");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_cancel_at_injects_once);
+    tcase_add_test(tc, test_cancel_rate_is_seeded);
     suite_add_tcase(s, tc);
     tc = tcase_create("limits");
     tcase_set_timeout(tc, 30);

@@ -40,6 +40,13 @@ typedef struct tr_sim_opts {
     const char *replay_file;   /* replay this saved decision log (then the seed) */
     const char *save_file;     /* save the run's decision log here */
     FILE *report;              /* where failure reports go (default: captured only) */
+    /* Cancellation injection: at each cancel point (every blocking call),
+     * with probability cancel_rate, cancel one of the task's enclosing scopes
+     * (chosen from the "fault" stream). cancel_at = k > 0 instead cancels the
+     * innermost enclosing scope at the k-th cancel point of the run (the
+     * cancellation sweep's unit). The root scope is never chosen. */
+    double cancel_rate;
+    uint64_t cancel_at;
     size_t stack_size_bytes;   /* per task (default: the core's) */
 } tr_sim_opts;
 
@@ -51,6 +58,8 @@ typedef struct tr_sim_result {
     tr_time virtual_time;      /* virtual time at the end */
     uint64_t decisions;        /* decisions read from the log */
     bool replay_exhausted;     /* a replayed log ran out; the seed took over */
+    uint64_t cancel_points;    /* cancel points passed (all tasks) */
+    uint64_t faults;           /* cancellations injected */
     char report[4096];         /* the failure report, if any (truncated) */
 } tr_sim_result;
 
@@ -70,8 +79,9 @@ TR_API bool tr_sim_bool(double p);
 
 /* The command line every simulation program gets: --seed S, --seeds N,
  * --start S, --jobs J, --policy fifo|random|pct[:D], --max-steps N,
- * --save FILE, --replay FILE, --check-determinism, --keep-going, --quiet,
- * --help. Returns the process exit status: 0 when every seed passed. */
+ * --cancel-rate P, --cancel-at K, --sweep-cancel, --save FILE,
+ * --replay FILE, --check-determinism, --keep-going, --quiet, --help.
+ * Returns the process exit status: 0 when every run passed. */
 TR_API int tr_sim_main(int argc, char **argv, tr_task_fn scenario, void *arg);
 
 #ifdef __cplusplus
