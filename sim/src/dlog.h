@@ -26,6 +26,7 @@ typedef struct tr__dlog {
     uint64_t decisions;                       /* values drawn in all streams */
     bool replay_exhausted;                    /* a stream read past its saved values */
     bool oom;                                 /* recording failed for lack of memory */
+    bool no_record;                           /* draw values without keeping them */
 } tr__dlog;
 
 extern const char *const tr__stream_names[TR__STREAM_COUNT];

@@ -18,6 +18,7 @@ typedef struct tr__sim {
     tr_duration max_time;   /* limit on virtual time */
     tr_sim_policy policy;   /* how batches are ordered */
     bool limit_hit;         /* the step limit cancelled everything already */
+    bool no_record;         /* skip the trace hash and the log's recording */
     double cancel_rate;     /* injection probability per cancel point */
     uint64_t cancel_at;     /* inject at this cancel point (1-based), 0: no */
     uint64_t cancel_points; /* cancel points so far */

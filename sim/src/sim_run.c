@@ -14,7 +14,9 @@ _Thread_local tr__sim *tr__current_sim;
 /* ---- the trace hash ------------------------------------------------------ */
 
 /* Folds one word into the run's trace hash. */
-static void hash_word(tr__sim *s, uint64_t w) { XXH64_update(&s->hash, &w, sizeof w); }
+static void hash_word(tr__sim *s, uint64_t w) {
+    if (!s->no_record) XXH64_update(&s->hash, &w, sizeof w);
+}
 
 /* ---- the clock: virtual time that jumps as soon as every task waits ------ */
 
@@ -75,8 +77,10 @@ static void check_limits(tr__sim *s) {
 static void sim_order(void *ctx, tr_task **batch, size_t n) {
     tr__sim *s = ctx;
     tr__sim_order_batch(s, batch, n);
-    hash_word(s, (uint64_t)s->now);
-    for (size_t i = 0; i < n; i++) hash_word(s, tr_task_id(batch[i]));
+    if (!s->no_record) {
+        hash_word(s, (uint64_t)s->now);
+        for (size_t i = 0; i < n; i++) hash_word(s, tr_task_id(batch[i]));
+    }
     s->steps += n;
     check_limits(s);
 }
@@ -94,6 +98,8 @@ static int sim_init(tr__sim *s, const tr_sim_opts *o) {
     s->max_time = o->max_time ? o->max_time : TR_SEC(86400);
     if (o->cancel_rate < 0 || o->cancel_rate > 1) return -EINVAL;
     s->cancel_rate = o->cancel_rate;
+    s->no_record = o->no_record;
+    s->log.no_record = o->no_record;
     s->cancel_at = o->cancel_at;
     s->start = s->now = 0;
     int rc = o->replay_file ? tr__dlog_load(&s->log, o->replay_file) : 0;

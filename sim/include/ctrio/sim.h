@@ -47,6 +47,9 @@ typedef struct tr_sim_opts {
      * cancellation sweep's unit). The root scope is never chosen. */
     double cancel_rate;
     uint64_t cancel_at;
+    /* Neither record the decision log nor compute the trace hash (the
+     * decisions are the same): only to measure what recording costs. */
+    bool no_record;
     size_t stack_size_bytes;   /* per task (default: the core's) */
 } tr_sim_opts;
 
