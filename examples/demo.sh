@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The flagship demo (./dev demo): fuzz task interleavings, find a planted
-# bug, replay it bit for bit from its seed, and check the fixed twin.
+# bug, replay it bit for bit from its seed, shrink its decision log, and
+# check the fixed twin.
 #
 #   ./dev demo                  the whole tour
 #   ./dev demo lost_item        one bug of examples/bugs/ (by file name)
@@ -29,6 +30,10 @@ demo_one() {
     [[ -n $seed ]] || { echo "demo: the bug was not found" >&2; return 1; }
     say "replay seed $seed: the same schedule, the same trace hash"
     run "$BUGS/bug_$name" --seed "$seed" --policy "$policy" --quiet || true
+    say "shrink it: the smallest decision log that still fails the same way"
+    local log=${TMPDIR:-/tmp}/ctrio-demo-$name.log
+    run "$BUGS/bug_$name" --seed "$seed" --policy "$policy" --shrink --save "$log" --quiet |
+        grep -E '^(shrink|replay the shrunk)' || true
     say "the fixed twin (-DFIXED) passes 10,000 seeds"
     run "$BUGS/fixed_$name" --seeds 10000 --jobs 2 --quiet
 }

@@ -4,6 +4,7 @@
  * campaign goes on; a single --seed runs in this process (debuggers work). */
 #define _GNU_SOURCE
 #include "ctrio/sim.h"
+#include "sim_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -22,7 +23,7 @@ typedef struct cli {
     uint64_t seeds;          /* --seeds N (0: a single --seed run) */
     unsigned jobs;           /* --jobs J */
     tr_sim_opts opts;        /* policy, limits, files */
-    bool single, check_determinism, keep_going, quiet, sweep;
+    bool single, check_determinism, keep_going, quiet, sweep, shrink;
     tr_task_fn scenario;
     void *arg;
 } cli;
@@ -48,6 +49,9 @@ static void usage(FILE *f, const char *prog) {
             "  --sweep-cancel        for each seed: count its cancel points, then run it\n"
             "                        once per point K with --cancel-at K\n"
             "  --save FILE           save the decision log of --seed's run\n"
+            "  --shrink              shrink each failure's decision log to the smallest\n"
+            "                        one found that fails the same way, and save it\n"
+            "                        (to --save FILE, or ctrio-shrunk-<seed>.log)\n"
             "  --replay FILE         replay a saved decision log\n"
             "  --check-determinism   run every seed twice and compare trace hashes\n"
             "  --keep-going          do not stop a campaign at the first failure\n"
@@ -93,6 +97,7 @@ static int parse_one(cli *c, int argc, char **argv, int i) {
     if (!strcmp(a, "--keep-going")) return c->keep_going = true, 1;
     if (!strcmp(a, "--quiet")) return c->quiet = true, 1;
     if (!strcmp(a, "--sweep-cancel")) return c->sweep = true, 1;
+    if (!strcmp(a, "--shrink")) return c->shrink = true, 1;
     if (!v) return -1;
     if (!strcmp(a, "--seed")) return parse_u64(v, &c->seed) ? -1 : (c->single = true, 2);
     if (!strcmp(a, "--seeds")) return parse_u64(v, &c->seeds) || !c->seeds ? -1 : 2;
@@ -137,18 +142,29 @@ static int parse(cli *c, int argc, char **argv) {
 
 /* ---- one seed -------------------------------------------------------------- */
 
-static void print_failure(const cli *c, uint64_t seed, const tr_sim_result *r) {
+/* The options a replay command must repeat besides the seed or log. */
+static void print_replay_options(const cli *c) {
     char p[16];
-    flockfile(stdout);
-    printf("\nFAILED seed 0x%" PRIx64 ": %s (%d) after %" PRIu64 " steps at virtual time %.6f s\n",
-           seed, tr_error_name(r->rc) ? tr_error_name(r->rc) : "error", r->rc, r->steps,
-           (double)r->virtual_time / 1e9);
-    if (r->report[0]) printf("%s", r->report);
-    printf("trace hash 0x%016" PRIx64 "\nreplay: %s --seed 0x%" PRIx64 " --policy %s", r->trace_hash,
-           c->prog, seed, policy_arg(c, p, sizeof p));
+    printf(" --policy %s", policy_arg(c, p, sizeof p));
     if (c->opts.max_steps) printf(" --max-steps %" PRIu64, c->opts.max_steps);
     if (c->opts.cancel_rate > 0) printf(" --cancel-rate %g", c->opts.cancel_rate);
     if (c->opts.cancel_at) printf(" --cancel-at %" PRIu64, c->opts.cancel_at);
+}
+
+static void print_failure(const cli *c, uint64_t seed, const tr_sim_result *r) {
+    flockfile(stdout);
+    if (c->opts.replay_file) printf("\nFAILED replay of %s", c->opts.replay_file);
+    else printf("\nFAILED seed 0x%" PRIx64, seed);
+    printf(": %s (%d) after %" PRIu64 " steps at virtual time %.6f s\n",
+           tr_error_name(r->rc) ? tr_error_name(r->rc) : "error", r->rc, r->steps,
+           (double)r->virtual_time / 1e9);
+    if (r->report[0]) printf("%s", r->report);
+    if (c->opts.replay_file)
+        printf("trace hash 0x%016" PRIx64 "\nreplay: %s --replay %s", r->trace_hash, c->prog,
+               c->opts.replay_file);
+    else
+        printf("trace hash 0x%016" PRIx64 "\nreplay: %s --seed 0x%" PRIx64, r->trace_hash, c->prog, seed);
+    print_replay_options(c);
     printf("\n");
     fflush(stdout);
     funlockfile(stdout);
@@ -170,6 +186,23 @@ static void confirm_replay(const cli *c, tr_sim_opts *o, const tr_sim_result *r)
     fflush(stdout);
 }
 
+/* Shrinks a failed seed's decision log and prints how to replay the result. */
+static void shrink_failure(const cli *c, uint64_t seed) {
+    char path[64];
+    const char *save = c->opts.save_file;
+    if (!save) {
+        snprintf(path, sizeof path, "ctrio-shrunk-0x%" PRIx64 ".log", seed);
+        save = path;
+    }
+    fflush(stdout);
+    if (tr__sim_shrink(c->scenario, c->arg, &c->opts, seed, save, stdout) == 0) {
+        printf("replay the shrunk run: %s --replay %s", c->prog, save);
+        print_replay_options(c);
+        printf("\n");
+    }
+    fflush(stdout);
+}
+
 /* Runs one seed; returns 1 when it failed (or was not deterministic). */
 static int run_seed(const cli *c, uint64_t seed, tr_sim_result *r) {
     tr_sim_opts o = c->opts;
@@ -183,6 +216,7 @@ static int run_seed(const cli *c, uint64_t seed, tr_sim_result *r) {
     if (failed) {
         print_failure(c, seed, r);
         confirm_replay(c, &o, r);
+        if (c->shrink) shrink_failure(c, seed);
     }
     if (c->check_determinism) {
         tr_sim_result again;
@@ -200,12 +234,14 @@ static int run_seed(const cli *c, uint64_t seed, tr_sim_result *r) {
 static int run_single(const cli *c) {
     tr_sim_result r;
     int failed = run_seed(c, c->seed, &r);
-    if (!c->quiet)
-        printf("seed 0x%" PRIx64 ": %s, %" PRIu64 " steps, %" PRIu64
-               " decisions, virtual time %.6f s, trace hash 0x%016" PRIx64 "%s\n",
-               c->seed, failed ? "FAILED" : "ok", r.steps, r.decisions,
-               (double)r.virtual_time / 1e9, r.trace_hash,
-               r.replay_exhausted ? " (replayed log ran out; the seed took over)" : "");
+    if (!c->quiet) {
+        if (c->opts.replay_file) printf("replay of %s", c->opts.replay_file);
+        else printf("seed 0x%" PRIx64, c->seed);
+        printf(": %s, %" PRIu64 " steps, %" PRIu64 " decisions, virtual time %.6f s, trace hash 0x%016" PRIx64
+               "%s\n",
+               failed ? "FAILED" : "ok", r.steps, r.decisions, (double)r.virtual_time / 1e9,
+               r.trace_hash, r.replay_exhausted ? " (past the end of the replayed log)" : "");
+    }
     return failed;
 }
 

@@ -88,7 +88,9 @@ uint32_t tr__dlog_next(tr__dlog *log, int s, uint32_t bound) {
         return v;
     }
     if (st->replay_len && st->len == st->replay_len) log->replay_exhausted = true;
-    v = rng_bounded(st->rng, bound);
+    /* Past its replayed values, a stream of a shrunk log gives zeros: the
+     * simplest choice, the same every time. */
+    v = log->zero_tail ? 0 : rng_bounded(st->rng, bound);
     if (!log->no_record && !record(st, v)) log->oom = true;
     return v;
 }
@@ -97,6 +99,7 @@ int tr__dlog_save(const tr__dlog *log, const char *path) {
     FILE *f = fopen(path, "w");
     if (!f) return -errno;
     fprintf(f, "ctrio-decisions 1\nseed 0x%" PRIx64 "\n", log->seed);
+    if (log->zero_tail) fprintf(f, "tail zero\n");
     for (int i = 0; i < TR__STREAM_COUNT; i++) {
         const tr__stream_log *st = &log->streams[i];
         fprintf(f, "%s %zu:", tr__stream_names[i], st->len);
@@ -131,11 +134,37 @@ int tr__dlog_load(tr__dlog *log, const char *path) {
     int rc = 0;
     if (fscanf(f, "ctrio-decisions %d seed %" SCNx64, &version, &seed) != 2 || version != 1)
         rc = -EINVAL;
+    bool zero_tail = false;
     if (!rc) {
+        char tail[16];
+        long at = ftell(f);
+        if (fscanf(f, " tail %15s", tail) == 1 && !strcmp(tail, "zero")) zero_tail = true;
+        else fseek(f, at, SEEK_SET);
         tr__dlog_free(log);
         tr__dlog_init(log, seed);
+        log->zero_tail = zero_tail;
     }
     for (int i = 0; i < TR__STREAM_COUNT && !rc; i++) rc = load_stream(log, f, i);
     fclose(f);
     return rc;
+}
+
+int tr__dlog_set_replay(tr__dlog *dst, const tr__dlog *src) {
+    for (int i = 0; i < TR__STREAM_COUNT; i++) {
+        const tr__stream_log *from = &src->streams[i];
+        tr__stream_log *to = &dst->streams[i];
+        to->len = 0;
+        for (size_t k = 0; k < from->len; k++)
+            if (!record(to, from->values[k])) return -ENOMEM;
+        to->replay_len = to->len;
+        to->len = 0;
+    }
+    dst->zero_tail = src->zero_tail;
+    return 0;
+}
+
+size_t tr__dlog_size(const tr__dlog *log) {
+    size_t n = 0;
+    for (int i = 0; i < TR__STREAM_COUNT; i++) n += log->streams[i].len;
+    return n;
 }

@@ -27,6 +27,7 @@ typedef struct tr__dlog {
     bool replay_exhausted;                    /* a stream read past its saved values */
     bool oom;                                 /* recording failed for lack of memory */
     bool no_record;                           /* draw values without keeping them */
+    bool zero_tail;                           /* past a replayed log: 0, not the seed */
 } tr__dlog;
 
 extern const char *const tr__stream_names[TR__STREAM_COUNT];
@@ -38,5 +39,9 @@ uint32_t tr__dlog_next(tr__dlog *log, int s, uint32_t bound);
 /* Save as text / load a saved log for replay. 0 or a negative errno. */
 int tr__dlog_save(const tr__dlog *log, const char *path);
 int tr__dlog_load(tr__dlog *log, const char *path);
+/* Makes dst (initialised) replay the values src drew; 0 or -ENOMEM. */
+int tr__dlog_set_replay(tr__dlog *dst, const tr__dlog *src);
+/* Values drawn, all streams. */
+size_t tr__dlog_size(const tr__dlog *log);
 
 #endif

@@ -38,6 +38,13 @@ void tr__sim_policy_free(tr__sim *s);
 /* Orders one batch according to the run's policy, reading the decisions it
  * needs from the "sched" stream. */
 void tr__sim_order_batch(tr__sim *s, tr_task **batch, size_t n);
+/* tr_sim_run with the decisions replayed from memory and the run's own log
+ * kept (either may be NULL; the caller frees *keep). */
+int tr__sim_run_log(tr_task_fn scenario, void *arg, const tr_sim_opts *opts,
+                    const tr__dlog *replay, tr__dlog *keep, tr_sim_result *out);
+/* Shrinks a failing run's decision log (shrink.c): see tr_sim_main --shrink. */
+int tr__sim_shrink(tr_task_fn scenario, void *arg, const tr_sim_opts *opts, uint64_t seed,
+                   const char *save_path, FILE *out);
 /* Installs the cancel-point hook when injection is on (inject.c). */
 void tr__sim_install_hooks(tr__sim *s);
 

@@ -89,7 +89,7 @@ static const tr_sched_policy sim_policy = {.order_batch = sim_order};
 
 /* ---- one run ---------------------------------------------------------------- */
 
-static int sim_init(tr__sim *s, const tr_sim_opts *o) {
+static int sim_init(tr__sim *s, const tr_sim_opts *o, const tr__dlog *replay) {
     memset(s, 0, sizeof *s);
     tr__dlog_init(&s->log, o->seed);
     s->policy = o->policy;
@@ -103,6 +103,10 @@ static int sim_init(tr__sim *s, const tr_sim_opts *o) {
     s->cancel_at = o->cancel_at;
     s->start = s->now = 0;
     int rc = o->replay_file ? tr__dlog_load(&s->log, o->replay_file) : 0;
+    if (!rc && replay) {
+        s->log.seed = replay->seed;
+        rc = tr__dlog_set_replay(&s->log, replay);
+    }
     /* A replayed log brings its own seed: the hash starts from that one. */
     XXH64_reset(&s->hash, s->log.seed);
     return rc;
@@ -117,14 +121,17 @@ static void capture_report(tr_sim_result *out, const char *buf, size_t len, cons
     if (o->report && len) fwrite(buf, 1, len, o->report);
 }
 
-int tr_sim_run(tr_task_fn scenario, void *arg, const tr_sim_opts *opts, tr_sim_result *out) {
+/* One run; replay (may be NULL) supplies the decisions in memory, and keep
+ * (may be NULL) receives the run's decision log, which the caller frees. */
+int tr__sim_run_log(tr_task_fn scenario, void *arg, const tr_sim_opts *opts,
+                    const tr__dlog *replay, tr__dlog *keep, tr_sim_result *out) {
     tr_sim_opts defaults = {0};
     const tr_sim_opts *o = opts ? opts : &defaults;
     if (!scenario || !out || o->policy > TR_SIM_PCT) return -EINVAL;
     memset(out, 0, sizeof *out);
     tr__sim *s = malloc(sizeof *s);
     if (!s) return -ENOMEM;
-    int rc = sim_init(s, o);
+    int rc = sim_init(s, o, replay);
     if (rc == 0) rc = tr__sim_policy_init(s);
     if (rc != 0) {
         tr__sim_policy_free(s);
@@ -155,9 +162,14 @@ int tr_sim_run(tr_task_fn scenario, void *arg, const tr_sim_opts *opts, tr_sim_r
     out->faults = s->faults;
     rc = o->save_file ? tr__dlog_save(&s->log, o->save_file) : 0;
     tr__sim_policy_free(s);
-    tr__dlog_free(&s->log);
+    if (keep) *keep = s->log;
+    else tr__dlog_free(&s->log);
     free(s);
     return rc;
+}
+
+int tr_sim_run(tr_task_fn scenario, void *arg, const tr_sim_opts *opts, tr_sim_result *out) {
+    return tr__sim_run_log(scenario, arg, opts, NULL, NULL, out);
 }
 
 /* ---- decisions for user code ---------------------------------------------- */

@@ -256,6 +256,79 @@ START_TEST(test_cancel_rate_is_seeded) {
 }
 END_TEST
 
+/* ---- Shrinking ---------------------------------------------------------- */
+
+#include "sim_internal.h"
+
+/* Fails when task B runs its check between A's check and A's act, whatever
+ * else happens around it: the noise tasks make the log long. */
+static int account;
+
+static int racer(void *arg) {
+    int amount = *(int *)arg;
+    if (account < amount) return 0;
+    int rc = tr_checkpoint();
+    if (rc) return rc;
+    account -= amount;
+    return 0;
+}
+
+static int noise(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 5; i++) {
+        int rc = tr_sleep(TR_MS(tr_sim_choice(3)));
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static int race_main(void *arg) {
+    (void)arg;
+    static int sixty = 60, fifty = 50;
+    account = 100;
+    tr_nursery n;
+    tr_nursery_open(&n);
+    int rc = 0;
+    for (int i = 0; i < 4 && !rc; i++) rc = tr_start_soon(&n, noise, NULL);
+    if (!rc) rc = tr_start_soon(&n, racer, &sixty);
+    if (!rc) rc = tr_start_soon(&n, racer, &fifty);
+    rc = tr_nursery_join(&n, rc);
+    return rc ? rc : account < 0 ? tr_fail(-ERANGE, "overdrawn: %d", account) : 0;
+}
+
+START_TEST(test_shrink_keeps_the_failure) {
+    uint64_t seed = 0;
+    tr_sim_result r;
+    for (;; seed++) {
+        ck_assert_uint_lt(seed, 1000);
+        ck_assert_int_eq(tr_sim_run(race_main, NULL, &(tr_sim_opts){.seed = seed}, &r), 0);
+        if (r.rc == -ERANGE) break;
+    }
+    char path[] = "/tmp/ctrio-shrink-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    FILE *out = fopen("/dev/null", "w");
+    ck_assert_int_eq(tr__sim_shrink(race_main, NULL, &(tr_sim_opts){0}, seed, path, out), 0);
+    fclose(out);
+    tr_sim_result shrunk, again;
+    ck_assert_int_eq(tr_sim_run(race_main, NULL, &(tr_sim_opts){.replay_file = path}, &shrunk), 0);
+    ck_assert_int_eq(shrunk.rc, -ERANGE);
+    ck_assert_int_eq(tr_sim_run(race_main, NULL, &(tr_sim_opts){.replay_file = path}, &again), 0);
+    ck_assert_uint_eq(shrunk.trace_hash, again.trace_hash);
+    /* The shrunk log holds no more values than the run drew. */
+    tr__dlog log;
+    tr__dlog_init(&log, 0);
+    ck_assert_int_eq(tr__dlog_load(&log, path), 0);
+    size_t kept = 0;
+    for (int i = 0; i < TR__STREAM_COUNT; i++) kept += log.streams[i].replay_len;
+    ck_assert_uint_le(kept, r.decisions);
+    ck_assert(log.zero_tail);
+    tr__dlog_free(&log);
+    unlink(path);
+}
+END_TEST
+
 static Suite *sim_suite(void) {
     Suite *s = suite_create("sim");
     TCase *tc = tcase_create("determinism");
@@ -271,6 +344,10 @@ static Suite *sim_suite(void) {
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_cancel_at_injects_once);
     tcase_add_test(tc, test_cancel_rate_is_seeded);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("shrink");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_shrink_keeps_the_failure);
     suite_add_tcase(s, tc);
     tc = tcase_create("limits");
     tcase_set_timeout(tc, 30);
