@@ -22,6 +22,7 @@ typedef struct cli {
     uint64_t seed, start;    /* --seed S / --start S */
     uint64_t seeds;          /* --seeds N (0: a single --seed run) */
     unsigned jobs;           /* --jobs J */
+    uint64_t shard, shards;  /* --shard K/N: this process runs block K of N */
     tr_sim_opts opts;        /* policy, limits, files */
     bool single, check_determinism, keep_going, quiet, sweep, shrink;
     tr_task_fn scenario;
@@ -41,6 +42,8 @@ static void usage(FILE *f, const char *prog) {
             "  --seed S              run one seed (decimal or 0x hex) in this process\n"
             "  --seeds N             run seeds start .. start+N-1 (default start 0)\n"
             "  --jobs J              forked workers for --seeds (default 1, at most 64)\n"
+            "  --shard K/N           run only block K (0..N-1) of N equal blocks of the\n"
+            "                        seed range, for spreading a campaign over machines\n"
             "  --policy P            random (default), fifo, or pct[:D] (depth D, default 3)\n"
             "  --max-steps N         task steps before a run fails as a livelock\n"
             "  --cancel-rate P       at each cancel point, cancel an enclosing scope with\n"
@@ -53,6 +56,9 @@ static void usage(FILE *f, const char *prog) {
             "                        one found that fails the same way, and save it\n"
             "                        (to --save FILE, or ctrio-shrunk-<seed>.log)\n"
             "  --replay FILE         replay a saved decision log\n"
+            "  --trace FILE          write a Perfetto/Chrome JSON trace of --seed's run\n"
+            "                        (open it in ui.perfetto.dev)\n"
+            "  --timeline            print the run's events in virtual time\n"
             "  --check-determinism   run every seed twice and compare trace hashes\n"
             "  --keep-going          do not stop a campaign at the first failure\n"
             "  --quiet               print failures and the summary only\n"
@@ -98,12 +104,25 @@ static int parse_one(cli *c, int argc, char **argv, int i) {
     if (!strcmp(a, "--quiet")) return c->quiet = true, 1;
     if (!strcmp(a, "--sweep-cancel")) return c->sweep = true, 1;
     if (!strcmp(a, "--shrink")) return c->shrink = true, 1;
+    if (!strcmp(a, "--timeline")) return c->opts.timeline = stdout, 1;
     if (!v) return -1;
     if (!strcmp(a, "--seed")) return parse_u64(v, &c->seed) ? -1 : (c->single = true, 2);
     if (!strcmp(a, "--seeds")) return parse_u64(v, &c->seeds) || !c->seeds ? -1 : 2;
     if (!strcmp(a, "--start")) return parse_u64(v, &c->start) ? -1 : 2;
     if (!strcmp(a, "--jobs")) return parse_u64(v, &n) || !n || n > 64 ? -1 : (c->jobs = (unsigned)n, 2);
     if (!strcmp(a, "--policy")) return parse_policy(c, v) ? -1 : 2;
+    if (!strcmp(a, "--shard")) {
+        char *end;
+        errno = 0;
+        unsigned long long k = strtoull(v, &end, 10), count;
+        if (errno || end == v || *end != '/' || v[0] == '-') return -1;
+        const char *ns = end + 1;
+        count = strtoull(ns, &end, 10);
+        if (errno || end == ns || *end || count == 0 || k >= count) return -1;
+        c->shard = k;
+        c->shards = count;
+        return 2;
+    }
     if (!strcmp(a, "--max-steps")) return parse_u64(v, &c->opts.max_steps) ? -1 : 2;
     if (!strcmp(a, "--cancel-at")) return parse_u64(v, &c->opts.cancel_at) || !c->opts.cancel_at ? -1 : 2;
     if (!strcmp(a, "--cancel-rate")) {
@@ -114,6 +133,7 @@ static int parse_one(cli *c, int argc, char **argv, int i) {
         return 2;
     }
     if (!strcmp(a, "--save")) return c->opts.save_file = v, 2;
+    if (!strcmp(a, "--trace")) return c->opts.trace_file = v, 2;
     if (!strcmp(a, "--replay")) return c->opts.replay_file = v, c->single = true, 2;
     return -1;
 }
@@ -136,6 +156,20 @@ static int parse(cli *c, int argc, char **argv) {
         return -1;
     }
     if (!c->single && !c->seeds) c->seeds = c->sweep ? 1 : 100;
+    if (c->shards) {
+        if (c->single) {
+            fprintf(stderr, "%s: --shard needs a seed range (--seeds)\n", c->prog);
+            return -1;
+        }
+        /* N blocks as equal as can be: the first seeds % N get one more. */
+        uint64_t base = c->seeds / c->shards, extra = c->seeds % c->shards;
+        c->start += c->shard * base + (c->shard < extra ? c->shard : extra);
+        c->seeds = base + (c->shard < extra);
+        if (!c->seeds) {
+            printf("shard %" PRIu64 "/%" PRIu64 " is empty\n", c->shard, c->shards);
+            exit(0);
+        }
+    }
     if (!c->jobs) c->jobs = 1;
     return 0;
 }

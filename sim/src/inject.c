@@ -40,6 +40,7 @@ static void cancel_point(void *ctx, tr_task *t) {
     tr__scope *victim = nth_scope(r, t, which, &n);
     s->faults++;
     hash_fault(s, t, which);
+    tr__trace_fault(s->trace, t);
     tr__scope_cancel(r, victim);
 }
 

@@ -8,6 +8,8 @@
 #include "ctrio/sim.h"
 #include "dlog.h"
 
+typedef struct tr__trace tr__trace;
+
 typedef struct tr__sim {
     tr__dlog log;           /* every decision of the run */
     XXH64_state_t hash;     /* the trace hash being built */
@@ -19,6 +21,7 @@ typedef struct tr__sim {
     tr_sim_policy policy;   /* how batches are ordered */
     bool limit_hit;         /* the step limit cancelled everything already */
     bool no_record;         /* skip the trace hash and the log's recording */
+    tr__trace *trace;       /* events for --trace / --timeline, or NULL */
     double cancel_rate;     /* injection probability per cancel point */
     uint64_t cancel_at;     /* inject at this cancel point (1-based), 0: no */
     uint64_t cancel_points; /* cancel points so far */
@@ -45,6 +48,13 @@ int tr__sim_run_log(tr_task_fn scenario, void *arg, const tr_sim_opts *opts,
 /* Shrinks a failing run's decision log (shrink.c): see tr_sim_main --shrink. */
 int tr__sim_shrink(tr_task_fn scenario, void *arg, const tr_sim_opts *opts, uint64_t seed,
                    const char *save_path, FILE *out);
+/* Trace export (trace.c). */
+tr__trace *tr__trace_new(tr__sim *s);
+tr_instrument *tr__trace_instrument(tr__trace *t);
+void tr__trace_fault(tr__trace *t, const tr_task *task);
+int tr__trace_write_json(const tr__trace *t, const char *path, uint64_t seed, int rc);
+void tr__trace_write_timeline(const tr__trace *t, FILE *f);
+void tr__trace_free(tr__trace *t);
 /* Installs the cancel-point hook when injection is on (inject.c). */
 void tr__sim_install_hooks(tr__sim *s);
 

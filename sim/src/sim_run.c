@@ -146,6 +146,15 @@ int tr__sim_run_log(tr_task_fn scenario, void *arg, const tr_sim_opts *opts,
                       .policy_ctx = s, .report = mem ? mem : o->report,
                       .quiet = !mem && !o->report, .stack_size_bytes = o->stack_size_bytes,
                       .leave_sigint = true}; /* Ctrl-C stops a campaign, not a seed */
+    tr_instrument *ins[1];
+    if (o->trace_file || o->timeline) {
+        s->trace = tr__trace_new(s);
+        if (s->trace) {
+            ins[0] = tr__trace_instrument(s->trace);
+            ro.instruments = ins;
+            ro.n_instruments = 1;
+        }
+    }
     tr__current_sim = s;
     out->rc = tr_run(scenario, arg, &ro);
     tr__current_sim = NULL;
@@ -161,6 +170,12 @@ int tr__sim_run_log(tr_task_fn scenario, void *arg, const tr_sim_opts *opts,
     out->cancel_points = s->cancel_points;
     out->faults = s->faults;
     rc = o->save_file ? tr__dlog_save(&s->log, o->save_file) : 0;
+    if (s->trace) {
+        if (o->timeline) tr__trace_write_timeline(s->trace, o->timeline);
+        int trc = o->trace_file ? tr__trace_write_json(s->trace, o->trace_file, s->log.seed, out->rc) : 0;
+        if (!rc) rc = trc;
+        tr__trace_free(s->trace);
+    }
     tr__sim_policy_free(s);
     if (keep) *keep = s->log;
     else tr__dlog_free(&s->log);

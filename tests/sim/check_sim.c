@@ -329,6 +329,47 @@ START_TEST(test_shrink_keeps_the_failure) {
 }
 END_TEST
 
+/* ---- Trace export --------------------------------------------------------- */
+
+START_TEST(test_trace_does_not_change_the_run) {
+    char path[] = "/tmp/ctrio-trace-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    char *tl = NULL;
+    size_t tl_len = 0;
+    FILE *timeline = open_memstream(&tl, &tl_len);
+    tr_sim_result plain, traced;
+    ck_assert_int_eq(tr_sim_run(three_workers, NULL, &(tr_sim_opts){.seed = 4}, &plain), 0);
+    char order_plain[256];
+    memcpy(order_plain, order, sizeof order_plain);
+    ck_assert_int_eq(tr_sim_run(three_workers, NULL,
+                                &(tr_sim_opts){.seed = 4, .trace_file = path, .timeline = timeline},
+                                &traced), 0);
+    fclose(timeline);
+    ck_assert_uint_eq(plain.trace_hash, traced.trace_hash);
+    ck_assert_str_eq(order_plain, order);
+    /* The JSON names every task's track, has a slice per step and a flow
+     * arrow per child. */
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char json[1 << 16];
+    size_t n = fread(json, 1, sizeof json - 1, f);
+    json[n] = '\0';
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(json, "\"traceEvents\":["));
+    ck_assert_ptr_nonnull(strstr(json, "\"name\":\"worker #2\""));
+    size_t slices = 0, flows = 0;
+    for (const char *p = json; (p = strstr(p, "\"ph\":\"X\"")); p++) slices++;
+    for (const char *p = json; (p = strstr(p, "\"ph\":\"s\"")); p++) flows++;
+    ck_assert_uint_eq(slices, traced.steps);
+    ck_assert_uint_eq(flows, 3);
+    ck_assert_ptr_nonnull(strstr(tl, "spawn   #2 worker  (by #1)"));
+    free(tl);
+    unlink(path);
+}
+END_TEST
+
 static Suite *sim_suite(void) {
     Suite *s = suite_create("sim");
     TCase *tc = tcase_create("determinism");
@@ -348,6 +389,9 @@ static Suite *sim_suite(void) {
     tc = tcase_create("shrink");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_shrink_keeps_the_failure);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("trace");
+    tcase_add_test(tc, test_trace_does_not_change_the_run);
     suite_add_tcase(s, tc);
     tc = tcase_create("limits");
     tcase_set_timeout(tc, 30);

@@ -47,6 +47,13 @@ typedef struct tr_sim_opts {
      * cancellation sweep's unit). The root scope is never chosen. */
     double cancel_rate;
     uint64_t cancel_at;
+    /* Write a Chrome/Perfetto JSON trace of the run in virtual time (a track
+     * per task, a slice per step; spawn, exit and fault instants; flow
+     * arrows from parent to child) that opens in ui.perfetto.dev. */
+    const char *trace_file;
+    /* Print a compact text timeline of the run (spawns, steps, exits,
+     * faults, in virtual time) here. */
+    FILE *timeline;
     /* Neither record the decision log nor compute the trace hash (the
      * decisions are the same): only to measure what recording costs. */
     bool no_record;
