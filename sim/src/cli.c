@@ -237,6 +237,29 @@ static void shrink_failure(const cli *c, uint64_t seed) {
     fflush(stdout);
 }
 
+/* Runs the seed twice more, recording every event, and names the first
+ * event where they differ from each other, or from the first run's hash. */
+static int check_determinism(const cli *c, tr_sim_opts *o, uint64_t seed, const tr_sim_result *r) {
+    tr__trace *t1 = NULL, *t2 = NULL;
+    tr_sim_result a, b;
+    o->save_file = NULL;
+    int rc = tr__sim_run_traced(c->scenario, c->arg, o, &t1, &a);
+    if (rc == 0) rc = tr__sim_run_traced(c->scenario, c->arg, o, &t2, &b);
+    int diverged = 0;
+    if (rc == 0 && (a.trace_hash != r->trace_hash || b.trace_hash != r->trace_hash)) {
+        flockfile(stdout);
+        printf("NOT DETERMINISTIC seed 0x%" PRIx64 ": trace hashes 0x%016" PRIx64 ", 0x%016" PRIx64
+               ", 0x%016" PRIx64 "\n", seed, r->trace_hash, a.trace_hash, b.trace_hash);
+        if (t1 && t2 && !tr__trace_first_divergence(t1, t2, stdout))
+            printf("  (the two recorded runs agree; the first differed from them)\n");
+        funlockfile(stdout);
+        diverged = 1;
+    }
+    tr__trace_free(t1);
+    tr__trace_free(t2);
+    return diverged;
+}
+
 /* Runs one seed; returns 1 when it failed (or was not deterministic). */
 static int run_seed(const cli *c, uint64_t seed, tr_sim_result *r) {
     tr_sim_opts o = c->opts;
@@ -252,16 +275,7 @@ static int run_seed(const cli *c, uint64_t seed, tr_sim_result *r) {
         confirm_replay(c, &o, r);
         if (c->shrink) shrink_failure(c, seed);
     }
-    if (c->check_determinism) {
-        tr_sim_result again;
-        o.save_file = NULL;
-        if (tr_sim_run(c->scenario, c->arg, &o, &again) == 0 && again.trace_hash != r->trace_hash) {
-            printf("NOT DETERMINISTIC seed 0x%" PRIx64 ": trace hash 0x%016" PRIx64
-                   " then 0x%016" PRIx64 " (rc %d then %d)\n",
-                   seed, r->trace_hash, again.trace_hash, r->rc, again.rc);
-            failed = 1;
-        }
-    }
+    if (c->check_determinism && check_determinism(c, &o, seed, r)) failed = 1;
     return failed;
 }
 

@@ -45,6 +45,9 @@ void tr__sim_order_batch(tr__sim *s, tr_task **batch, size_t n);
  * kept (either may be NULL; the caller frees *keep). */
 int tr__sim_run_log(tr_task_fn scenario, void *arg, const tr_sim_opts *opts,
                     const tr__dlog *replay, tr__dlog *keep, tr_sim_result *out);
+/* As tr_sim_run, recording every event; the caller frees *trace. */
+int tr__sim_run_traced(tr_task_fn scenario, void *arg, const tr_sim_opts *opts,
+                       tr__trace **trace, tr_sim_result *out);
 /* Shrinks a failing run's decision log (shrink.c): see tr_sim_main --shrink. */
 int tr__sim_shrink(tr_task_fn scenario, void *arg, const tr_sim_opts *opts, uint64_t seed,
                    const char *save_path, FILE *out);
@@ -55,6 +58,7 @@ void tr__trace_fault(tr__trace *t, const tr_task *task);
 int tr__trace_write_json(const tr__trace *t, const char *path, uint64_t seed, int rc);
 void tr__trace_write_timeline(const tr__trace *t, FILE *f);
 void tr__trace_free(tr__trace *t);
+bool tr__trace_first_divergence(const tr__trace *a, const tr__trace *b, FILE *f);
 /* Installs the cancel-point hook when injection is on (inject.c). */
 void tr__sim_install_hooks(tr__sim *s);
 

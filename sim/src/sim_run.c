@@ -123,8 +123,8 @@ static void capture_report(tr_sim_result *out, const char *buf, size_t len, cons
 
 /* One run; replay (may be NULL) supplies the decisions in memory, and keep
  * (may be NULL) receives the run's decision log, which the caller frees. */
-int tr__sim_run_log(tr_task_fn scenario, void *arg, const tr_sim_opts *opts,
-                    const tr__dlog *replay, tr__dlog *keep, tr_sim_result *out) {
+static int run_impl(tr_task_fn scenario, void *arg, const tr_sim_opts *opts, const tr__dlog *replay,
+                    tr__dlog *keep, tr__trace **keep_trace, tr_sim_result *out) {
     tr_sim_opts defaults = {0};
     const tr_sim_opts *o = opts ? opts : &defaults;
     if (!scenario || !out || o->policy > TR_SIM_PCT) return -EINVAL;
@@ -147,7 +147,7 @@ int tr__sim_run_log(tr_task_fn scenario, void *arg, const tr_sim_opts *opts,
                       .quiet = !mem && !o->report, .stack_size_bytes = o->stack_size_bytes,
                       .leave_sigint = true}; /* Ctrl-C stops a campaign, not a seed */
     tr_instrument *ins[1];
-    if (o->trace_file || o->timeline) {
+    if (o->trace_file || o->timeline || keep_trace) {
         s->trace = tr__trace_new(s);
         if (s->trace) {
             ins[0] = tr__trace_instrument(s->trace);
@@ -174,7 +174,8 @@ int tr__sim_run_log(tr_task_fn scenario, void *arg, const tr_sim_opts *opts,
         if (o->timeline) tr__trace_write_timeline(s->trace, o->timeline);
         int trc = o->trace_file ? tr__trace_write_json(s->trace, o->trace_file, s->log.seed, out->rc) : 0;
         if (!rc) rc = trc;
-        tr__trace_free(s->trace);
+        if (keep_trace) *keep_trace = s->trace;
+        else tr__trace_free(s->trace);
     }
     tr__sim_policy_free(s);
     if (keep) *keep = s->log;
@@ -183,8 +184,19 @@ int tr__sim_run_log(tr_task_fn scenario, void *arg, const tr_sim_opts *opts,
     return rc;
 }
 
+int tr__sim_run_log(tr_task_fn scenario, void *arg, const tr_sim_opts *opts,
+                    const tr__dlog *replay, tr__dlog *keep, tr_sim_result *out) {
+    return run_impl(scenario, arg, opts, replay, keep, NULL, out);
+}
+
+int tr__sim_run_traced(tr_task_fn scenario, void *arg, const tr_sim_opts *opts,
+                       tr__trace **trace, tr_sim_result *out) {
+    *trace = NULL;
+    return run_impl(scenario, arg, opts, NULL, NULL, trace, out);
+}
+
 int tr_sim_run(tr_task_fn scenario, void *arg, const tr_sim_opts *opts, tr_sim_result *out) {
-    return tr__sim_run_log(scenario, arg, opts, NULL, NULL, out);
+    return run_impl(scenario, arg, opts, NULL, NULL, NULL, out);
 }
 
 /* ---- decisions for user code ---------------------------------------------- */

@@ -21,6 +21,8 @@ typedef struct ev {
     uint64_t task;    /* task id */
     uint64_t other;   /* spawn: parent id (0: none) */
     tr_time at;       /* virtual time */
+    const char *file; /* step end: the blocking call it stopped at */
+    int line;
 } ev;
 
 typedef struct tr__trace {
@@ -70,7 +72,14 @@ static void on_spawn(void *ctx, tr_task *task) {
 }
 
 static void on_before(void *ctx, tr_task *task) { add(ctx, EV_STEP_BEGIN, task, 0); }
-static void on_after(void *ctx, tr_task *task) { add(ctx, EV_STEP_END, task, 0); }
+static void on_after(void *ctx, tr_task *task) {
+    tr__trace *t = ctx;
+    add(t, EV_STEP_END, task, 0);
+    if (!t->oom && t->len) {
+        t->evs[t->len - 1].file = tr__site_file;
+        t->evs[t->len - 1].line = tr__site_line;
+    }
+}
 static void on_task_exit(void *ctx, tr_task *task) { add(ctx, EV_EXIT, task, 0); }
 
 tr__trace *tr__trace_new(tr__sim *s) {
@@ -174,4 +183,42 @@ void tr__trace_write_timeline(const tr__trace *t, FILE *f) {
         fputc('\n', f);
     }
     if (t->oom) fprintf(f, "(some events were lost: out of memory)\n");
+}
+
+/* ---- the first divergence of two runs -------------------------------------- */
+
+static bool same_event(const ev *a, const ev *b) {
+    if (a->kind != b->kind || a->task != b->task || a->other != b->other || a->at != b->at ||
+        a->line != b->line)
+        return false;
+    return a->file == b->file || (a->file && b->file && !strcmp(a->file, b->file));
+}
+
+static void describe(FILE *f, const tr__trace *t, const ev *e) {
+    static const char *const what[] = {"spawned", "started a step", "ended a step", "exited",
+                                       "was cancelled (fault)"};
+    fprintf(f, "task '%s' (#%" PRIu64 ") %s at virtual time %.9f s", name_of(t, e->task), e->task,
+            what[e->kind], (double)e->at / 1e9);
+    if (e->kind == EV_STEP_END && e->file) fprintf(f, " in the call at %s:%d", e->file, e->line);
+}
+
+/* Prints where two runs of one seed first differ; returns false if they do
+ * not (as far as both recorded). */
+bool tr__trace_first_divergence(const tr__trace *a, const tr__trace *b, FILE *f) {
+    size_t n = a->len < b->len ? a->len : b->len, k = 0;
+    while (k < n && same_event(&a->evs[k], &b->evs[k])) k++;
+    if (k == n && a->len == b->len) return false;
+    fprintf(f, "first divergence at event #%zu:\n  run 1: ", k);
+    if (k < a->len) describe(f, a, &a->evs[k]);
+    else fprintf(f, "(no more events)");
+    fprintf(f, "\n  run 2: ");
+    if (k < b->len) describe(f, b, &b->evs[k]);
+    else fprintf(f, "(no more events)");
+    fprintf(f, "\n");
+    if (k > 0) {
+        fprintf(f, "  last event both agree on: ");
+        describe(f, a, &a->evs[k - 1]);
+        fprintf(f, "\n");
+    }
+    return true;
 }

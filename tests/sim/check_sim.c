@@ -370,6 +370,58 @@ START_TEST(test_trace_does_not_change_the_run) {
 }
 END_TEST
 
+/* ---- Determinism check ------------------------------------------------------ */
+
+/* Nondeterministic on purpose: state that leaks from one run to the next
+ * (as rand() or the wall clock would) changes which task sleeps longer. */
+static int leak;
+
+static int napper(void *arg) {
+    int rc = tr_sleep(TR_MS(*(int *)arg));
+    if (rc) return rc;
+    return tr_checkpoint();
+}
+
+static int leaky_main(void *arg) {
+    (void)arg;
+    static int short_nap = 1, long_nap = 2;
+    leak++;
+    tr_nursery n;
+    tr_nursery_open(&n);
+    int rc = tr_start_soon(&n, napper, leak % 2 ? &short_nap : &long_nap);
+    if (!rc) rc = tr_start_soon(&n, napper, leak % 2 ? &long_nap : &short_nap);
+    return tr_nursery_join(&n, rc);
+}
+
+START_TEST(test_divergence_is_named) {
+    tr__trace *a = NULL, *b = NULL;
+    tr_sim_result ra, rb;
+    ck_assert_int_eq(tr__sim_run_traced(leaky_main, NULL, &(tr_sim_opts){.seed = 1}, &a, &ra), 0);
+    ck_assert_int_eq(tr__sim_run_traced(leaky_main, NULL, &(tr_sim_opts){.seed = 1}, &b, &rb), 0);
+    ck_assert_uint_ne(ra.trace_hash, rb.trace_hash);
+    char *msg = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&msg, &len);
+    ck_assert(tr__trace_first_divergence(a, b, f));
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(msg, "first divergence at event #"));
+    ck_assert_ptr_nonnull(strstr(msg, "run 1: task 'napper'"));
+    ck_assert_ptr_nonnull(strstr(msg, "check_sim.c:")); /* the call site */
+    free(msg);
+    /* A deterministic scenario has no divergence. */
+    tr__trace *c = NULL, *d = NULL;
+    ck_assert_int_eq(tr__sim_run_traced(three_workers, NULL, &(tr_sim_opts){.seed = 1}, &c, &ra), 0);
+    ck_assert_int_eq(tr__sim_run_traced(three_workers, NULL, &(tr_sim_opts){.seed = 1}, &d, &rb), 0);
+    FILE *null = fopen("/dev/null", "w");
+    ck_assert(!tr__trace_first_divergence(c, d, null));
+    fclose(null);
+    tr__trace_free(a);
+    tr__trace_free(b);
+    tr__trace_free(c);
+    tr__trace_free(d);
+}
+END_TEST
+
 static Suite *sim_suite(void) {
     Suite *s = suite_create("sim");
     TCase *tc = tcase_create("determinism");
@@ -389,6 +441,9 @@ static Suite *sim_suite(void) {
     tc = tcase_create("shrink");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_shrink_keeps_the_failure);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("determinism_check");
+    tcase_add_test(tc, test_divergence_is_named);
     suite_add_tcase(s, tc);
     tc = tcase_create("trace");
     tcase_add_test(tc, test_trace_does_not_change_the_run);
