@@ -46,4 +46,4 @@ static int scenario(void *arg) {
     return tr_nursery_join(&n, rc);
 }
 
-int main(int argc, char **argv) { return tr_sim_main(argc, argv, scenario, NULL); }
+TR_SIM_MAIN(scenario, NULL)

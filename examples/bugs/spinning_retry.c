@@ -38,4 +38,4 @@ static int scenario(void *arg) {
     return tr_scope_exit(&deadline, rc);
 }
 
-int main(int argc, char **argv) { return tr_sim_main(argc, argv, scenario, NULL); }
+TR_SIM_MAIN(scenario, NULL)

@@ -59,4 +59,4 @@ static int scenario(void *arg) {
     return 0;
 }
 
-int main(int argc, char **argv) { return tr_sim_main(argc, argv, scenario, NULL); }
+TR_SIM_MAIN(scenario, NULL)

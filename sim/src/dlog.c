@@ -88,6 +88,17 @@ uint32_t tr__dlog_next(tr__dlog *log, int s, uint32_t bound) {
         return v;
     }
     if (st->replay_len && st->len == st->replay_len) log->replay_exhausted = true;
+    if (log->bytes) {
+        /* Every stream reads the same input in decision order, 4 bytes a
+         * value (little endian), zeros past its end: coverage-guided fuzzers
+         * then steer schedules, faults and user choices alike. */
+        uint32_t raw = 0;
+        for (int b = 0; b < 4; b++, log->bytes_pos++)
+            if (log->bytes_pos < log->nbytes) raw |= (uint32_t)log->bytes[log->bytes_pos] << (8 * b);
+        v = raw % bound;
+        if (!log->no_record && !record(st, v)) log->oom = true;
+        return v;
+    }
     /* Past its replayed values, a stream of a shrunk log gives zeros: the
      * simplest choice, the same every time. */
     v = log->zero_tail ? 0 : rng_bounded(st->rng, bound);

@@ -28,6 +28,8 @@ typedef struct tr__dlog {
     bool oom;                                 /* recording failed for lack of memory */
     bool no_record;                           /* draw values without keeping them */
     bool zero_tail;                           /* past a replayed log: 0, not the seed */
+    const uint8_t *bytes;                     /* a fuzzer's input: decisions come from it */
+    size_t nbytes, bytes_pos;                 /* its size, and how much was read */
 } tr__dlog;
 
 extern const char *const tr__stream_names[TR__STREAM_COUNT];

@@ -124,7 +124,8 @@ static void capture_report(tr_sim_result *out, const char *buf, size_t len, cons
 /* One run; replay (may be NULL) supplies the decisions in memory, and keep
  * (may be NULL) receives the run's decision log, which the caller frees. */
 static int run_impl(tr_task_fn scenario, void *arg, const tr_sim_opts *opts, const tr__dlog *replay,
-                    tr__dlog *keep, tr__trace **keep_trace, tr_sim_result *out) {
+                    tr__dlog *keep, tr__trace **keep_trace, const uint8_t *bytes, size_t nbytes,
+                    tr_sim_result *out) {
     tr_sim_opts defaults = {0};
     const tr_sim_opts *o = opts ? opts : &defaults;
     if (!scenario || !out || o->policy > TR_SIM_PCT) return -EINVAL;
@@ -132,6 +133,11 @@ static int run_impl(tr_task_fn scenario, void *arg, const tr_sim_opts *opts, con
     tr__sim *s = malloc(sizeof *s);
     if (!s) return -ENOMEM;
     int rc = sim_init(s, o, replay);
+    if (bytes) {
+        s->log.bytes = bytes;
+        s->log.nbytes = nbytes;
+        s->log.zero_tail = true; /* a saved fuzzer input replays exactly */
+    }
     if (rc == 0) rc = tr__sim_policy_init(s);
     if (rc != 0) {
         tr__sim_policy_free(s);
@@ -186,17 +192,23 @@ static int run_impl(tr_task_fn scenario, void *arg, const tr_sim_opts *opts, con
 
 int tr__sim_run_log(tr_task_fn scenario, void *arg, const tr_sim_opts *opts,
                     const tr__dlog *replay, tr__dlog *keep, tr_sim_result *out) {
-    return run_impl(scenario, arg, opts, replay, keep, NULL, out);
+    return run_impl(scenario, arg, opts, replay, keep, NULL, NULL, 0, out);
 }
 
 int tr__sim_run_traced(tr_task_fn scenario, void *arg, const tr_sim_opts *opts,
                        tr__trace **trace, tr_sim_result *out) {
     *trace = NULL;
-    return run_impl(scenario, arg, opts, NULL, NULL, trace, out);
+    return run_impl(scenario, arg, opts, NULL, NULL, trace, NULL, 0, out);
 }
 
 int tr_sim_run(tr_task_fn scenario, void *arg, const tr_sim_opts *opts, tr_sim_result *out) {
-    return run_impl(scenario, arg, opts, NULL, NULL, NULL, out);
+    return run_impl(scenario, arg, opts, NULL, NULL, NULL, NULL, 0, out);
+}
+
+int tr_sim_run_bytes(tr_task_fn scenario, void *arg, const uint8_t *data, size_t size,
+                     const tr_sim_opts *opts, tr_sim_result *out) {
+    static const uint8_t none;
+    return run_impl(scenario, arg, opts, NULL, NULL, NULL, data ? data : &none, data ? size : 0, out);
 }
 
 /* ---- decisions for user code ---------------------------------------------- */
@@ -222,4 +234,19 @@ bool tr_sim_bool(double p) {
     if (p <= 0) return false;
     if (p >= 1) return true;
     return tr_sim_choice(1u << 24) < (uint32_t)(p * (double)(1u << 24));
+}
+
+int tr_sim_fuzz_one(tr_task_fn scenario, void *arg, const uint8_t *data, size_t size) {
+    tr_sim_result r;
+    int rc = tr_sim_run_bytes(scenario, arg, data, size, NULL, &r);
+    if (rc < 0) {
+        fprintf(stderr, "ctrio: tr_sim_run_bytes: %s\n", tr_strerror(rc));
+        abort();
+    }
+    if (r.rc < 0) {
+        fprintf(stderr, "ctrio: the scenario failed with %s (trace hash 0x%016llx):\n%s",
+                tr_strerror(r.rc), (unsigned long long)r.trace_hash, r.report);
+        abort();
+    }
+    return 0;
 }

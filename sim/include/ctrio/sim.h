@@ -80,6 +80,15 @@ typedef struct tr_sim_result {
 TR_API int tr_sim_run(tr_task_fn scenario, void *arg, const tr_sim_opts *opts,
                       tr_sim_result *out);
 
+/* tr_sim_run with every decision taken from data[0..size) instead of the
+ * seed: 4 bytes per decision, in the order the run makes them, zeros past
+ * the end. For libFuzzer or AFL++: coverage then steers schedules, injected
+ * faults and user choices (a fuzz target calls this from
+ * LLVMFuzzerTestOneInput and aborts on a failure). With opts->save_file the
+ * input becomes a saved log that --replay runs. Returns as tr_sim_run. */
+TR_API int tr_sim_run_bytes(tr_task_fn scenario, void *arg, const uint8_t *data, size_t size,
+                            const tr_sim_opts *opts, tr_sim_result *out);
+
 /* A decision for user code, from the "user" stream: a number in [0, n)
  * (0 when n is 0), or true with probability p. Task only; not checkpoints.
  * Outside tr_sim_run they use a fixed PRNG, so code runs the same way in
@@ -93,6 +102,24 @@ TR_API bool tr_sim_bool(double p);
  * --replay FILE, --check-determinism, --keep-going, --quiet, --help.
  * Returns the process exit status: 0 when every run passed. */
 TR_API int tr_sim_main(int argc, char **argv, tr_task_fn scenario, void *arg);
+
+/* One fuzzer input: tr_sim_run_bytes, and on a failure the report goes to
+ * stderr and the process aborts (what libFuzzer and AFL++ look for). */
+TR_API int tr_sim_fuzz_one(tr_task_fn scenario, void *arg, const uint8_t *data, size_t size);
+
+/* The program's entry point: main with the command line above, or, built
+ * with -DCTRIO_FUZZ_TARGET (and clang's -fsanitize=fuzzer), libFuzzer's
+ * LLVMFuzzerTestOneInput. */
+#if defined(CTRIO_FUZZ_TARGET)
+#define TR_SIM_MAIN(scenario, arg)                                                     \
+    int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);                      \
+    int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {                     \
+        return tr_sim_fuzz_one((scenario), (arg), data, size);                         \
+    }
+#else
+#define TR_SIM_MAIN(scenario, arg)                                                     \
+    int main(int argc, char **argv) { return tr_sim_main(argc, argv, (scenario), (arg)); }
+#endif
 
 #ifdef __cplusplus
 }
