@@ -27,16 +27,92 @@ typedef struct job {
     tr_capacity_limiter *limiter; /* released on delivery, on behalf of the job */
 } job;
 
+/* Handing a job to a worker. The worker's `state` says where it is:
+ * W_JOB (a job is in w->job), W_IDLE (in the idle stack, running), or
+ * W_SLEEPING (in the idle stack, blocked until woken or IDLE_NS pass). The
+ * dispatcher stores the job and swaps the state to W_JOB, and makes a system
+ * call only when the worker was W_SLEEPING. The worker takes no lock to pick
+ * its job up, so a woken worker never blocks on the dispatcher's mutex.
+ * Linux parks on the state word itself (futex); elsewhere a per-worker
+ * mutex and condition variable do the same. */
+enum { W_IDLE, W_SLEEPING, W_JOB };
+
 typedef struct worker {
-    pthread_cond_t cv;   /* signalled when a job is handed over */
-    job *job;            /* the job to run, NULL while idle */
-    struct worker *next; /* in the idle stack */
+    _Atomic uint32_t state; /* W_*; the futex word on Linux */
+    job *job;               /* the job to run; written before state becomes W_JOB */
+    struct worker *next;    /* in the idle stack */
+#ifndef __linux__
+    pthread_mutex_t mu; /* with cv: the sleep of W_SLEEPING */
+    pthread_cond_t cv;
+#endif
 } worker;
 
-static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER; /* guards the three below */
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER; /* guards the two below */
 static worker *idle_stack; /* idle workers, most recent first (its cache is warm) */
 static size_t n_workers;   /* alive, busy or idle */
 static _Thread_local job *current_job; /* the job this worker thread runs */
+
+/* ---- parking ---------------------------------------------------------------- */
+
+#ifdef __linux__
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static void park_init(worker *w) { (void)w; }
+static void park_destroy(worker *w) { (void)w; }
+
+/* The deadline of an idle wait, IDLE_NS from now. */
+static struct timespec idle_deadline(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += IDLE_NS / 1000000000;
+    return ts;
+}
+
+/* Sleep while the state is W_SLEEPING, until `until`; false on time-out. */
+static bool park_sleep(worker *w, const struct timespec *until) {
+    long rc = syscall(SYS_futex, (uint32_t *)&w->state, FUTEX_WAIT_BITSET_PRIVATE, W_SLEEPING,
+                      until, NULL, FUTEX_BITSET_MATCH_ANY);
+    return !(rc < 0 && errno == ETIMEDOUT);
+}
+
+static void park_wake(worker *w) {
+    (void)syscall(SYS_futex, (uint32_t *)&w->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+#else
+static void park_init(worker *w) {
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+}
+
+static void park_destroy(worker *w) {
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+}
+
+static struct timespec idle_deadline(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts); /* the condition variable's clock */
+    ts.tv_sec += IDLE_NS / 1000000000;
+    return ts;
+}
+
+static bool park_sleep(worker *w, const struct timespec *until) {
+    int rc = 0;
+    pthread_mutex_lock(&w->mu);
+    while (atomic_load(&w->state) == W_SLEEPING && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&w->cv, &w->mu, until);
+    pthread_mutex_unlock(&w->mu);
+    return rc != ETIMEDOUT;
+}
+
+static void park_wake(worker *w) {
+    pthread_mutex_lock(&w->mu);
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+#endif
 
 /* ---- the worker ----------------------------------------------------------- */
 
@@ -50,8 +126,9 @@ static void run_job(worker *w, job *j) {
     current_job = j;
     j->result = j->fn(j->arg);
     current_job = NULL;
-    pthread_mutex_lock(&pool_mu);
     w->job = NULL;
+    atomic_store_explicit(&w->state, W_IDLE, memory_order_relaxed); /* published by the lock */
+    pthread_mutex_lock(&pool_mu);
     w->next = idle_stack;
     idle_stack = w;
     pthread_mutex_unlock(&pool_mu);
@@ -67,21 +144,32 @@ static void remove_idle(worker *w) {
     }
 }
 
-/* Wait (idle) for the next job; NULL when IDLE_NS passed without one. */
-static job *next_job(worker *w) {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += IDLE_NS / 1000000000;
+/* Time-out: leave the pool, unless a dispatcher took this worker meanwhile
+ * (it did so under pool_mu, so its job is visible once we hold it). */
+static bool retire(worker *w) {
     pthread_mutex_lock(&pool_mu);
-    int rc = 0;
-    while (!w->job && rc != ETIMEDOUT) rc = pthread_cond_timedwait(&w->cv, &pool_mu, &until);
-    job *j = w->job;
-    if (!j) {
+    bool taken = atomic_load_explicit(&w->state, memory_order_relaxed) == W_JOB;
+    if (!taken) {
         remove_idle(w);
         n_workers--;
     }
     pthread_mutex_unlock(&pool_mu);
-    return j;
+    return !taken;
+}
+
+/* Wait (idle) for the next job; NULL when IDLE_NS passed without one. */
+static job *next_job(worker *w) {
+    struct timespec until = idle_deadline();
+    for (;;) {
+        uint32_t s = atomic_load_explicit(&w->state, memory_order_acquire);
+        if (s == W_JOB) return w->job;
+        if (s == W_IDLE) {
+            uint32_t idle = W_IDLE;
+            atomic_compare_exchange_strong(&w->state, &idle, W_SLEEPING);
+            continue; /* W_SLEEPING now, or W_JOB */
+        }
+        if (!park_sleep(w, &until) && retire(w)) return NULL;
+    }
 }
 
 static void *worker_main(void *arg) {
@@ -89,7 +177,7 @@ static void *worker_main(void *arg) {
     job *j = w->job;
     do run_job(w, j);
     while ((j = next_job(w)) != NULL);
-    pthread_cond_destroy(&w->cv);
+    park_destroy(w);
     free(w);
     return NULL;
 }
@@ -97,8 +185,10 @@ static void *worker_main(void *arg) {
 static int start_worker(job *j) {
     worker *w = malloc(sizeof *w);
     if (!w) return -ENOMEM;
-    pthread_cond_init(&w->cv, NULL);
+    park_init(w);
     w->job = j;
+    atomic_init(&w->state, W_JOB);
+    w->next = NULL;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -110,7 +200,7 @@ static int start_worker(job *j) {
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
-        pthread_cond_destroy(&w->cv);
+        park_destroy(w);
         free(w);
         return -EAGAIN;
     }
@@ -118,19 +208,33 @@ static int start_worker(job *j) {
     return 0;
 }
 
-/* An idle worker if there is one, else a new thread. */
+/* An idle worker if there is one, else a new thread.
+ * Linux wakes the worker after unlocking pool_mu, so a worker that runs at
+ * once (on this CPU) does not block on the lock when it finishes. Its state
+ * is W_JOB from here on, so it cannot leave the pool before running the
+ * job; at worst, if this thread stalled for IDLE_NS between the unlock and
+ * the wake, the worker could be gone and the futex word freed: FUTEX_WAKE
+ * on it is then a harmless spurious wake-up (the argument glibc makes for
+ * waking after releasing a mutex or semaphore). Elsewhere the wake takes
+ * the worker's own mutex, so it stays under pool_mu. */
 static int dispatch(job *j) {
     pthread_mutex_lock(&pool_mu);
     worker *w = idle_stack;
+    bool wake = false;
     int rc = 0;
     if (w) {
         idle_stack = w->next;
         w->job = j;
-        pthread_cond_signal(&w->cv);
+        wake = atomic_exchange_explicit(&w->state, W_JOB, memory_order_release) == W_SLEEPING;
+#ifndef __linux__
+        if (wake) park_wake(w);
+        wake = false;
+#endif
     } else {
         rc = start_worker(j);
     }
     pthread_mutex_unlock(&pool_mu);
+    if (wake) park_wake(w);
     return rc;
 }
 
