@@ -175,8 +175,14 @@ void tr__entries_drain(tr__run *r) {
     tr__entries *e = r->entries;
     if (!e) return;
     char buf[64];
+#ifdef __linux__
+    /* One read of an eventfd takes its whole count: a second read would only
+     * fail with EAGAIN, a wasted system call per wake-up. */
+    (void)!read(e->wake_rd, buf, sizeof(uint64_t));
+#else
     while (read(e->wake_rd, buf, sizeof buf) > 0) {
     }
+#endif
     pthread_mutex_lock(&mu);
     e->wake_sent = false;
     pthread_mutex_unlock(&mu);
