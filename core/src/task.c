@@ -93,6 +93,7 @@ void tr__task_launch(tr__run *r, tr_task *t, tr__nursery *n, tr__scope *home) {
 void tr__task_free(tr__run *r, tr_task *t) {
     tr__stack st = t->stack;
     if (t->ctx.valgrind_id) TR__TRACK_STACK_DEREGISTER(t->ctx.valgrind_id);
+    TR__TRACK_STACK_UNPOISON(st.lo, st.size);
     tr__stack_put(&st);
     r->live_tasks--;
 }

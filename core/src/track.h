@@ -25,7 +25,12 @@ void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_
 /* Arrived back on a context; bottom and size receive where we came from. */
 #define TR__TRACK_SWITCH_FINISH(fake, bottom, size) \
     __sanitizer_finish_switch_fiber((fake), (bottom), (size))
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+/* A stack goes back to the pool: whatever frames it held (a task stopped in
+ * the middle, by tr__run_kill) must not leave poison for the next task. */
+#define TR__TRACK_STACK_UNPOISON(lo, size) __asan_unpoison_memory_region((lo), (size))
 #else
+#define TR__TRACK_STACK_UNPOISON(lo, size) ((void)(lo), (void)(size))
 #define TR__TRACK_SWITCH_START(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
 #define TR__TRACK_SWITCH_FINISH(fake, bottom, size) ((void)(fake), (void)(bottom), (void)(size))
 #endif

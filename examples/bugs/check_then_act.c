@@ -1,10 +1,13 @@
 /* Bug (c): a check-then-act race across a checkpoint between two tasks.
  *
- * Two withdrawals check the balance, then log the operation (a checkpoint:
- * any task may run there), then take the money. When the scheduler runs the
- * second check between the first check and its withdrawal, both pass and the
- * account goes negative. FIFO order never shows it; a seeded shuffle does.
- * The fixed twin (-DFIXED) holds the account's lock across check and act. */
+ * A withdrawal checks the balance, then logs the operation (a checkpoint:
+ * any task may run there), then takes the money. The second withdrawal
+ * starts after some other work (one more checkpoint). In FIFO order the
+ * first has taken its money by the time the second checks, so production's
+ * order never shows the bug; when a seeded shuffle runs the second check
+ * between the first check and its withdrawal, both pass and the account goes
+ * negative. The fixed twin (-DFIXED) holds the account's lock across check
+ * and act. */
 #include <ctrio.h>
 #include <ctrio/sim.h>
 
@@ -13,8 +16,16 @@ static tr_lock account;
 
 static int audit_log(void) { return tr_checkpoint(); }
 
+typedef struct withdrawal {
+    int amount;    /* how much */
+    int work_first; /* checkpoints of other work before it */
+} withdrawal;
+
 static int withdraw(void *arg) {
-    int amount = *(int *)arg, rc;
+    const withdrawal *w = arg;
+    int amount = w->amount, rc;
+    for (int i = 0; i < w->work_first; i++)
+        if ((rc = tr_checkpoint())) return rc;
 #ifdef FIXED
     if ((rc = tr_lock_acquire(&account))) return rc;
 #endif
@@ -33,13 +44,12 @@ static int withdraw(void *arg) {
 
 static int scenario(void *arg) {
     (void)arg;
-    static int sixty = 60, fifty = 50;
+    static withdrawal sixty = {60, 0}, fifty = {50, 1};
     balance = 100;
     tr_lock_init(&account);
     tr_nursery n;
     tr_nursery_open(&n);
-    int rc = tr_checkpoint(); /* some work first, to vary the batches */
-    if (!rc) rc = tr_start_soon(&n, withdraw, &sixty);
+    int rc = tr_start_soon(&n, withdraw, &sixty);
     if (!rc) rc = tr_start_soon(&n, withdraw, &fifty);
     rc = tr_nursery_join(&n, rc);
     if (!rc && balance < 0) return tr_fail(-ERANGE, "balance went negative: %d", balance);
