@@ -313,6 +313,10 @@ struct tr__run {
      * computed (a simulator injects cancellations here). NULL: none. */
     void (*cancel_hook)(void *ctx, tr_task *t);
     void *cancel_hook_ctx;
+    /* Called when a task starts to sleep until `when`; returns the deadline
+     * to use (a simulator adds jitter here). NULL: none. */
+    tr_time (*sleep_hook)(void *ctx, tr_task *t, tr_time when);
+    void *sleep_hook_ctx;
     bool killed;                   /* tr__run_kill: run no task again */
     bool track_stacks;             /* register stacks with valgrind */
     uint64_t fpenv;                /* FP control words new tasks start with */

@@ -134,6 +134,7 @@ static int sleep_until(tr_task *t, tr_time when) {
         yield(t);
         return tr__cancel_point(t) ? -ECANCELED : 0;
     }
+    if (TR__UNLIKELY(r->sleep_hook)) when = r->sleep_hook(r->sleep_hook_ctx, t, when);
     tr__heap_insert(r, &t->sleep_timer, when);
     return tr__park(r, t, sleep_abort, NULL);
 }

@@ -49,6 +49,8 @@ static void usage(FILE *f, const char *prog) {
             "  --cancel-rate P       at each cancel point, cancel an enclosing scope with\n"
             "                        probability P (0..1), from the seed's fault stream\n"
             "  --cancel-at K         cancel the innermost enclosing scope at cancel point K\n"
+            "  --timer-jitter D      every sleep wakes 0..D late (e.g. 500us, 2ms; at most\n"
+            "                        ~4.29 s), from the seed's timers stream\n"
             "  --sweep-cancel        for each seed: count its cancel points, then run it\n"
             "                        once per point K with --cancel-at K\n"
             "  --save FILE           save the decision log of --seed's run\n"
@@ -72,6 +74,19 @@ static int parse_u64(const char *s, uint64_t *out) {
     unsigned long long v = strtoull(s, &end, 0);
     if (errno || end == s || *end || s[0] == '-') return -1;
     *out = v;
+    return 0;
+}
+
+/* "250us", "5ms", "1s" or plain nanoseconds. */
+static int parse_duration(const char *s, tr_duration *out) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || s[0] == '-') return -1;
+    uint64_t unit = !strcmp(end, "") || !strcmp(end, "ns") ? 1 : !strcmp(end, "us") ? 1000
+                    : !strcmp(end, "ms") ? 1000000 : !strcmp(end, "s") ? 1000000000 : 0;
+    if (!unit || v > (uint64_t)UINT32_MAX / unit) return -1;
+    *out = (tr_duration)(v * unit);
     return 0;
 }
 
@@ -125,6 +140,7 @@ static int parse_one(cli *c, int argc, char **argv, int i) {
     }
     if (!strcmp(a, "--max-steps")) return parse_u64(v, &c->opts.max_steps) ? -1 : 2;
     if (!strcmp(a, "--cancel-at")) return parse_u64(v, &c->opts.cancel_at) || !c->opts.cancel_at ? -1 : 2;
+    if (!strcmp(a, "--timer-jitter")) return parse_duration(v, &c->opts.timer_jitter) ? -1 : 2;
     if (!strcmp(a, "--cancel-rate")) {
         char *end;
         double p = strtod(v, &end);
@@ -183,6 +199,7 @@ static void print_replay_options(const cli *c) {
     if (c->opts.max_steps) printf(" --max-steps %" PRIu64, c->opts.max_steps);
     if (c->opts.cancel_rate > 0) printf(" --cancel-rate %g", c->opts.cancel_rate);
     if (c->opts.cancel_at) printf(" --cancel-at %" PRIu64, c->opts.cancel_at);
+    if (c->opts.timer_jitter) printf(" --timer-jitter %" PRId64 "ns", (int64_t)c->opts.timer_jitter);
 }
 
 static void print_failure(const cli *c, uint64_t seed, const tr_sim_result *r) {

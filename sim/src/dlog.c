@@ -6,6 +6,7 @@
  *     sched 5: 0 3 1 0 2
  *     user 0:
  *     fault 0:
+ *     timers 0:
  */
 #define _GNU_SOURCE
 #include "dlog.h"
@@ -16,7 +17,7 @@
 #include <string.h>
 #include <xxhash.h>
 
-const char *const tr__stream_names[TR__STREAM_COUNT] = {"sched", "user", "fault"};
+const char *const tr__stream_names[TR__STREAM_COUNT] = {"sched", "user", "fault", "timers"};
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 

@@ -10,7 +10,13 @@
 
 /* The sub-streams. Each has its own PRNG, so changing how often one stream is
  * read leaves the values of the others alone. */
-enum tr__stream { TR__STREAM_SCHED, TR__STREAM_USER, TR__STREAM_FAULT, TR__STREAM_COUNT };
+enum tr__stream {
+    TR__STREAM_SCHED,  /* which runnable task steps next */
+    TR__STREAM_USER,   /* tr_sim_choice, tr_sim_bool */
+    TR__STREAM_FAULT,  /* injected cancellations */
+    TR__STREAM_TIMERS, /* jitter added to sleeps */
+    TR__STREAM_COUNT
+};
 
 /* One stream: a PRNG, the values drawn so far, and a replay cursor. */
 typedef struct tr__stream_log {

@@ -44,9 +44,22 @@ static void cancel_point(void *ctx, tr_task *t) {
     tr__scope_cancel(r, victim);
 }
 
-/* Called from the clock's start hook, when the run exists. Always on: the
- * count of cancel points is what a cancellation sweep iterates over. */
+/* Timer jitter: a sleep wakes 0..timer_jitter ns late, from the "timers"
+ * stream. */
+static tr_time sleep_jitter(void *ctx, tr_task *t, tr_time when) {
+    tr__sim *s = ctx;
+    (void)t;
+    return tr_time_add(when, tr__dlog_next(&s->log, TR__STREAM_TIMERS, (uint32_t)s->timer_jitter + 1));
+}
+
+/* Called from the clock's start hook, when the run exists. The cancel-point
+ * hook is always on: the count of cancel points is what a cancellation sweep
+ * iterates over. */
 void tr__sim_install_hooks(tr__sim *s) {
+    if (s->timer_jitter > 0) {
+        tr__current_run->sleep_hook = sleep_jitter;
+        tr__current_run->sleep_hook_ctx = s;
+    }
     tr__current_run->cancel_hook = cancel_point;
     tr__current_run->cancel_hook_ctx = s;
 }

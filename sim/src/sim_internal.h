@@ -24,6 +24,7 @@ typedef struct tr__sim {
     tr__trace *trace;       /* events for --trace / --timeline, or NULL */
     double cancel_rate;     /* injection probability per cancel point */
     uint64_t cancel_at;     /* inject at this cancel point (1-based), 0: no */
+    tr_duration timer_jitter; /* at most this much added to every sleep */
     uint64_t cancel_points; /* cancel points so far */
     uint64_t faults;        /* cancellations injected so far */
     /* PCT (probabilistic concurrency testing, Burckhardt et al. 2010) */

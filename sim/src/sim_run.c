@@ -98,6 +98,8 @@ static int sim_init(tr__sim *s, const tr_sim_opts *o, const tr__dlog *replay) {
     s->max_time = o->max_time ? o->max_time : TR_SEC(86400);
     if (o->cancel_rate < 0 || o->cancel_rate > 1) return -EINVAL;
     s->cancel_rate = o->cancel_rate;
+    if (o->timer_jitter < 0) return -EINVAL;
+    s->timer_jitter = o->timer_jitter > UINT32_MAX ? UINT32_MAX : o->timer_jitter;
     s->no_record = o->no_record;
     s->log.no_record = o->no_record;
     s->cancel_at = o->cancel_at;

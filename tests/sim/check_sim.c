@@ -450,6 +450,28 @@ START_TEST(test_bytes_drive_the_schedule) {
 }
 END_TEST
 
+START_TEST(test_timer_jitter_is_seeded) {
+    tr_time ends[20];
+    int distinct = 0;
+    for (uint64_t seed = 0; seed < 20; seed++) {
+        tr_sim_opts o = {.seed = seed, .timer_jitter = TR_MS(5)};
+        tr_sim_result a, b;
+        ck_assert_int_eq(tr_sim_run(three_workers, NULL, &o, &a), 0);
+        ck_assert_int_eq(tr_sim_run(three_workers, NULL, &o, &b), 0);
+        ck_assert_uint_eq(a.trace_hash, b.trace_hash);
+        /* Sleeps of 10..12 ms wake 0..5 ms late, never early. */
+        ck_assert_int_ge(a.virtual_time, TR_MS(12));
+        ck_assert_int_le(a.virtual_time, TR_MS(17));
+        int dup = 0;
+        for (int i = 0; i < distinct; i++) dup |= ends[i] == a.virtual_time;
+        if (!dup) ends[distinct++] = a.virtual_time;
+    }
+    ck_assert_int_ge(distinct, 5);
+    tr_sim_result r;
+    ck_assert_int_eq(tr_sim_run(three_workers, NULL, &(tr_sim_opts){.timer_jitter = -1}, &r), -EINVAL);
+}
+END_TEST
+
 static Suite *sim_suite(void) {
     Suite *s = suite_create("sim");
     TCase *tc = tcase_create("determinism");
@@ -465,6 +487,7 @@ static Suite *sim_suite(void) {
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_cancel_at_injects_once);
     tcase_add_test(tc, test_cancel_rate_is_seeded);
+    tcase_add_test(tc, test_timer_jitter_is_seeded);
     suite_add_tcase(s, tc);
     tc = tcase_create("shrink");
     tcase_set_timeout(tc, 60);

@@ -47,6 +47,10 @@ typedef struct tr_sim_opts {
      * cancellation sweep's unit). The root scope is never chosen. */
     double cancel_rate;
     uint64_t cancel_at;
+    /* Every sleep wakes up to this much later (0..timer_jitter ns, at most
+     * ~4.29 s, from the "timers" stream): wake-ups that real machines delay,
+     * and ties between equal deadlines broken differently. */
+    tr_duration timer_jitter;
     /* Write a Chrome/Perfetto JSON trace of the run in virtual time (a track
      * per task, a slice per step; spawn, exit and fault instants; flow
      * arrows from parent to child) that opens in ui.perfetto.dev. */
