@@ -50,6 +50,9 @@ typedef int64_t tr_time;     /* absolute time on the run's clock, ns */
 typedef int64_t tr_duration; /* a span of time, ns */
 
 #define TR_INF INT64_MAX /* "no deadline"; arithmetic saturates at it */
+/* "No limit", for sizes and counts (a channel's buffer, a limiter's tokens,
+ * a semaphore's maximum). */
+#define TR_UNBOUNDED SIZE_MAX
 #define TR_NS(x) ((tr_duration)(x))
 #define TR_US(x) ((tr_duration)(x) * 1000)
 #define TR_MS(x) ((tr_duration)(x) * 1000000)

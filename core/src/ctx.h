@@ -52,7 +52,18 @@ static inline void tr__ctx_switch(tr__ctx *from, tr__ctx *to) {
 #endif
 
 /* Called first thing on a fresh context (from its entry function); sched is
- * the scheduler's context, whose stack bounds are learnt on first use. */
-void tr__ctx_entered(tr__ctx *self, tr__ctx *sched);
+ * the scheduler's context. The first task of a run is always entered from
+ * the scheduler: that first arrival tells ASan's bookkeeping where the
+ * scheduler's stack is. */
+static inline void tr__ctx_entered(tr__ctx *self, tr__ctx *sched) {
+    const void *lo = NULL;
+    size_t size = 0;
+    (void)self;
+    TR__TRACK_SWITCH_FINISH(NULL, &lo, &size);
+    if (!sched->stack_lo) {
+        sched->stack_lo = lo;
+        sched->stack_size = size;
+    }
+}
 
 #endif

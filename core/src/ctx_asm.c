@@ -62,16 +62,3 @@ void tr__ctx_make(tr__ctx *c, char *lo, size_t size, void (*entry)(void *), void
 #else
 #error "CTRIO_CONTEXT=asm supports x86-64 and aarch64 only; use CTRIO_CONTEXT=ucontext"
 #endif
-
-/* The first task of a run is always entered from the scheduler: that first
- * arrival tells ASan's bookkeeping where the scheduler's stack is. */
-void tr__ctx_entered(tr__ctx *self, tr__ctx *sched) {
-    const void *lo = NULL;
-    size_t size = 0;
-    (void)self;
-    TR__TRACK_SWITCH_FINISH(NULL, &lo, &size);
-    if (!sched->stack_lo) {
-        sched->stack_lo = lo;
-        sched->stack_size = size;
-    }
-}

@@ -43,16 +43,3 @@ void tr__ctx_switch(tr__ctx *from, tr__ctx *to) {
     if (swapcontext(&from->uc, &to->uc) != 0) abort();
     TR__TRACK_SWITCH_FINISH(from->fake_stack, NULL, NULL);
 }
-
-/* The first task of a run is always entered from the scheduler: that first
- * arrival tells ASan's bookkeeping where the scheduler's stack is. */
-void tr__ctx_entered(tr__ctx *self, tr__ctx *sched) {
-    const void *lo = NULL;
-    size_t size = 0;
-    (void)self;
-    TR__TRACK_SWITCH_FINISH(NULL, &lo, &size);
-    if (!sched->stack_lo) {
-        sched->stack_lo = lo;
-        sched->stack_size = size;
-    }
-}

@@ -45,10 +45,6 @@
 extern "C" {
 #endif
 
-/* "No limit" (here: an unbounded buffer; senders never wait). */
-#ifndef TR_UNBOUNDED
-#define TR_UNBOUNDED SIZE_MAX
-#endif
 
 /* A handle on a channel's send end, and one on its receive end. */
 typedef struct tr_send_channel tr_send_channel;

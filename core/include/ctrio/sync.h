@@ -29,11 +29,6 @@
 extern "C" {
 #endif
 
-/* "No limit", for sizes and counts (a channel's buffer, a limiter's tokens,
- * a semaphore's maximum). */
-#ifndef TR_UNBOUNDED
-#define TR_UNBOUNDED SIZE_MAX
-#endif
 
 /* ------------------------------------------------------------------------ */
 /* Parking lot: the queue every other primitive is built on                 */
