@@ -19,40 +19,8 @@
 #include <ctrio.h>
 #include <ctrio/autojump.h>
 
-#include <poll.h>
-#include <signal.h>
-#include <sys/epoll.h>
-#include <sys/mman.h>
 
-/* ---- counting the library's system calls (see bench/core.c) ------------- */
-static long bench_syscalls;
-
-#ifdef BENCH_WRAP_SYSCALLS
-#define BENCH_WRAP(ret, name, params, args) \
-    ret __real_##name params;               \
-    ret __wrap_##name params;               \
-    ret __wrap_##name params {              \
-        bench_syscalls++;                   \
-        return __real_##name args;          \
-    }
-BENCH_WRAP(int, nanosleep, (const struct timespec *a, struct timespec *b), (a, b))
-BENCH_WRAP(int, clock_nanosleep, (clockid_t c, int f, const struct timespec *a, struct timespec *b),
-           (c, f, a, b))
-BENCH_WRAP(int, pause, (void), ())
-BENCH_WRAP(int, poll, (struct pollfd *a, nfds_t n, int t), (a, n, t))
-BENCH_WRAP(int, ppoll, (struct pollfd *a, nfds_t n, const struct timespec *t, const sigset_t *s),
-           (a, n, t, s))
-BENCH_WRAP(int, epoll_wait, (int e, struct epoll_event *v, int n, int t), (e, v, n, t))
-BENCH_WRAP(int, epoll_pwait, (int e, struct epoll_event *v, int n, int t, const sigset_t *s),
-           (e, v, n, t, s))
-BENCH_WRAP(int, epoll_ctl, (int e, int op, int fd, struct epoll_event *v), (e, op, fd, v))
-BENCH_WRAP(ssize_t, read, (int fd, void *b, size_t n), (fd, b, n))
-BENCH_WRAP(ssize_t, write, (int fd, const void *b, size_t n), (fd, b, n))
-BENCH_WRAP(void *, mmap, (void *a, size_t l, int p, int f, int fd, off_t o), (a, l, p, f, fd, o))
-BENCH_WRAP(int, munmap, (void *a, size_t l), (a, l))
-BENCH_WRAP(int, madvise, (void *a, size_t l, int adv), (a, l, adv))
-BENCH_WRAP(int, mprotect, (void *a, size_t l, int p), (a, l, p))
-#endif
+#include "syscalls.h"
 
 /* ---- the workload ------------------------------------------------------- */
 
