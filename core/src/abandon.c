@@ -35,7 +35,7 @@ void tr__free_remaining_tasks(tr__run *r) {
         tr_task *t = stack[--len];
         for (const tr__nursery *n = t->open_nursery; n; n = n->outer) len = push_children(n, stack, len);
         if (t->locals) tr__locals_release(r, t->locals);
-        tr__records_free(r, t->carried);
+        tr__carried_free(r, &t->carried);
         tr__task_free(r, t);
     }
     tr__free(r, stack);

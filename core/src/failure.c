@@ -17,6 +17,7 @@ tr__record *tr__record_new(tr__run *r, const tr_task *t, int code, const tr_fail
     memcpy(msg, t->message, msg_len + 1);
     rec->pub = (tr_failure){.children = children, .task_name = name, .task_id = t->id,
                             .code = code, .message = msg};
+    rec->group_next = NULL;
     return rec;
 }
 
@@ -26,15 +27,10 @@ void tr__records_append(const tr_failure **head, const tr_failure *list) {
     *head = list;
 }
 
-size_t tr__records_count(const tr_failure *list) {
-    size_t n = 0;
-    for (; list; list = list->next) n += 1 + tr__records_count(list->children);
-    return n;
-}
-
 /* Iterative: children are spliced in front of the rest before their parent
  * is freed, so no recursion follows deep nesting. */
-void tr__records_free(tr__run *r, const tr_failure *list) {
+size_t tr__records_free(tr__run *r, const tr_failure *list) {
+    size_t n = 0;
     while (list) {
         tr__record *rec = as_record(list);
         list = rec->pub.next;
@@ -43,7 +39,35 @@ void tr__records_free(tr__run *r, const tr_failure *list) {
             list = rec->pub.children;
         }
         tr__free_owned(r, rec);
+        n++;
     }
+    return n;
+}
+
+void tr__carried_push(const tr_failure **carried, const tr_failure *group) {
+    if (!group) return;
+    as_record(group)->group_next = *carried;
+    *carried = group;
+}
+
+size_t tr__carried_free(tr__run *r, const tr_failure **carried) {
+    size_t n = 0;
+    while (*carried) {
+        const tr_failure *group = *carried;
+        *carried = as_record(group)->group_next;
+        n += tr__records_free(r, group);
+    }
+    return n;
+}
+
+const tr_failure *tr__carried_take_newest(tr__run *r, const tr_failure **carried, size_t *freed) {
+    const tr_failure *newest = *carried;
+    *freed = 0;
+    if (!newest) return NULL;
+    *carried = as_record(newest)->group_next;
+    as_record(newest)->group_next = NULL;
+    *freed = tr__carried_free(r, carried);
+    return newest;
 }
 
 static void print_code(FILE *f, int code) {
@@ -59,8 +83,7 @@ static void print_list(FILE *f, const tr_failure *list, int depth) {
         print_code(f, list->code);
         fprintf(f, ": %s\n", list->message[0] ? list->message : tr__error_text(list->code));
         if (list->children && depth >= 32) {
-            fprintf(f, "%*s  (%zu more nested failures)\n", 2 * depth, "",
-                    tr__records_count(list->children));
+            fprintf(f, "%*s  (more nested failures)\n", 2 * depth, "");
         } else if (list->children) {
             fprintf(f, "%*s  which its nursery got from:\n", 2 * depth, "");
             print_list(f, list->children, depth + 1);

@@ -128,13 +128,20 @@ void tr__scope_deliver(tr__run *r, tr__scope *s);
 /* A failure record: the public view plus the owned storage behind it. */
 struct tr__record {
     tr_failure pub;   /* what users see; pub.next/children point at records */
+    const tr_failure *group_next; /* on a task's carried stack: the group below */
     char strings[];   /* task name and message, NUL-terminated, owned */
 };
 
 tr__record *tr__record_new(tr__run *r, const tr_task *t, int code, const tr_failure *children);
-void tr__records_free(tr__run *r, const tr_failure *list);
-size_t tr__records_count(const tr_failure *list);
+/* Frees a list and everything nested in it; returns how many records. */
+size_t tr__records_free(tr__run *r, const tr_failure *list);
 void tr__records_append(const tr_failure **head, const tr_failure *list);
+/* A task's carried failures are a stack of groups, one per joined nursery
+ * that failed, newest first; a nursery's own list is never relinked. */
+void tr__carried_push(const tr_failure **carried, const tr_failure *group);
+/* Keeps the newest group (returned) and frees the others; *freed counts them. */
+const tr_failure *tr__carried_take_newest(tr__run *r, const tr_failure **carried, size_t *freed);
+size_t tr__carried_free(tr__run *r, const tr_failure **carried);
 void tr__report_print(FILE *f, int rc, const tr_failure *list, size_t lost);
 const char *tr__error_text(int code);
 
@@ -234,7 +241,7 @@ struct tr_task {
     tr_task *sib_prev;         /* membership in nursery->children */
     tr_task *sib_next;
     tr__nursery *open_nursery; /* innermost nursery this task opened */
-    const tr_failure *carried; /* failures passed up by joined nurseries */
+    const tr_failure *carried; /* failed joined nurseries' lists (a stack of groups) */
     tr__local *locals;         /* task-local bindings */
     tr__start *start;          /* set while being started by tr_start */
     const char *wait_reason;   /* what it blocks on, for the dump (NULL: see abort_fn) */

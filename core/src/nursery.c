@@ -55,10 +55,14 @@ static void unlink_child(tr__nursery *n, tr_task *t) {
     n->n_children--;
 }
 
+/* The parent waits in join and nothing is left: the nursery closes now (no
+ * task may spawn into it from here on, as in Trio), and the parent wakes. */
 static void wake_parent_if_done(tr__run *r, tr__nursery *n) {
     if (n->parent_waiting && n->n_children == 0 && n->pending_starts == 0 &&
-        n->parent->state == TR__BLOCKED)
+        n->parent->state == TR__BLOCKED) {
+        n->closed = true;
         tr__wake(r, n->parent, 0);
+    }
 }
 
 void tr__nursery_add_failure(tr__run *r, tr__nursery *n, int code, tr__record *rec) {
@@ -76,14 +80,15 @@ void tr__nursery_child_exited(tr__run *r, tr__nursery *n, tr_task *t) {
         return;
     }
     if (rc < 0 && rc != -ECANCELED) {
-        tr__record *rec = tr__record_new(r, t, rc, t->carried);
-        if (!rec) n->lost += tr__records_count(t->carried);
-        if (!rec) tr__records_free(r, t->carried);
-        t->carried = NULL;
+        /* The failure the task passes on comes with the nursery failure it
+         * joined last; earlier ones it went on from are dropped. */
+        size_t dropped;
+        const tr_failure *cause = tr__carried_take_newest(r, &t->carried, &dropped);
+        tr__record *rec = tr__record_new(r, t, rc, cause);
+        if (!rec) n->lost += tr__records_free(r, cause);
         tr__nursery_add_failure(r, n, rc, rec);
     } else {
-        tr__records_free(r, t->carried);
-        t->carried = NULL;
+        tr__carried_free(r, &t->carried);
         if (rc == -ECANCELED) {
             n->saw_cancel = true;
             tr__scope_cancel(r, &n->scope);
@@ -147,15 +152,17 @@ static int join(tr_task *t, tr__nursery *n, int body_rc) {
     }
     if (n->n_children || n->pending_starts) {
         n->parent_waiting = true;
-        (void)tr__park(r, t, join_abort, n);
+        (void)tr__park(r, t, join_abort, n); /* woken once closed */
         n->parent_waiting = false;
     } else {
+        /* Closed before the schedule point: a task that runs meanwhile
+         * cannot spawn into it. */
+        n->closed = true;
         tr__make_runnable(r, t);
         tr__switch_away(r, t);
     }
-    n->closed = true;
     t->open_nursery = n->outer;
-    tr__records_append(&t->carried, n->failures);
+    tr__carried_push(&t->carried, n->failures);
     int rc = n->first_error;
     if (!rc && (n->saw_cancel || n->parent_aborted)) rc = -ECANCELED;
     if (!rc) rc = body_rc > 0 ? body_rc : 0;

@@ -1051,8 +1051,76 @@ END_TEST
 
 /* ---- Suite ----------------------------------------------------------------------------- */
 
+/* ---- Closing (review findings) ----------------------------------------------- */
+
+/* A task that tries to spawn into a nursery while its parent is in join's
+ * last schedule point (no children left) finds it closed, as in Trio. */
+static int closing_spawn_rc = 1;
+
+static int closing_child(void *arg) {
+    (void)arg;
+    return 0;
+}
+
+static int closing_spawner(void *arg) {
+    closing_spawn_rc = tr_start_soon((tr_nursery *)arg, closing_child, NULL);
+    return 0;
+}
+
+static int close_race_main(void *arg) {
+    (void)arg;
+    tr_nursery outer, n;
+    tr_nursery_open(&outer);
+    tr_nursery_open(&n);
+    int rc = tr_start_soon(&outer, closing_spawner, &n);
+    rc = tr_nursery_join(&n, rc); /* no children: closes, then yields */
+    if (rc) return rc;
+    return tr_nursery_join(&outer, 0);
+}
+
+START_TEST(test_no_spawn_into_a_closing_nursery) {
+    closing_spawn_rc = 1;
+    ck_assert_int_eq(tr_test_run(close_race_main, NULL, NULL), 0);
+    ck_assert_int_eq(closing_spawn_rc, TR_ENURSERYCLOSED);
+}
+END_TEST
+
+static int fails_with(void *arg) { return tr_fail(*(int *)arg, "failed with %d", *(int *)arg); }
+
+static int two_nurseries_main(void *arg) {
+    const tr_failure **lists = arg;
+    static int eio = -EIO, epipe = -EPIPE;
+    static tr_nursery n1, n2;
+    tr_nursery_open(&n1);
+    int rc = tr_start_soon(&n1, fails_with, &eio);
+    ck_assert_int_eq(tr_nursery_join(&n1, rc), -EIO);
+    tr_nursery_open(&n2);
+    rc = tr_start_soon(&n2, fails_with, &epipe);
+    ck_assert_int_eq(tr_nursery_join(&n2, rc), -EPIPE);
+    lists[0] = tr_nursery_failures(&n1);
+    lists[1] = tr_nursery_failures(&n2);
+    /* Each nursery's list holds its own failure only. */
+    ck_assert_ptr_nonnull(lists[0]);
+    ck_assert_int_eq(lists[0]->code, -EIO);
+    ck_assert_ptr_null(lists[0]->next);
+    ck_assert_ptr_nonnull(lists[1]);
+    ck_assert_int_eq(lists[1]->code, -EPIPE);
+    ck_assert_ptr_null(lists[1]->next);
+    return 0;
+}
+
+START_TEST(test_failure_lists_stay_per_nursery) {
+    const tr_failure *lists[2];
+    ck_assert_int_eq(tr_test_run(two_nurseries_main, lists, NULL), 0);
+}
+END_TEST
+
 static Suite *nursery_suite(void) {
     Suite *s = suite_create("nursery");
+    TCase *closing = tcase_create("closing");
+    tcase_add_test(closing, test_no_spawn_into_a_closing_nursery);
+    tcase_add_test(closing, test_failure_lists_stay_per_nursery);
+    suite_add_tcase(s, closing);
     TCase *tc = tcase_create("seeds");
     tcase_set_timeout(tc, 10);
     tcase_add_test(tc, test_tasks_intro);
