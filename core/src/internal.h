@@ -416,15 +416,28 @@ void tr__idle_wake(tr__run *r);
  * between batches (no deadline to check, no I/O to poll), the next batch
  * starts right here instead of through a switch to the scheduler. */
 static inline tr_task *tr__next_in_batch(tr__run *r) {
-    if (r->batch_pos == r->batch_len && r->runq_len && tr__heap_empty(&r->heap) &&
-        atomic_load_explicit(&r->io_idle, memory_order_relaxed))
-        tr__start_batch(r);
-    return r->batch_pos < r->batch_len ? r->batch[r->batch_pos++] : NULL;
+    if (TR__LIKELY(r->batch_pos < r->batch_len)) return r->batch[r->batch_pos++];
+    if (r->runq_len && tr__heap_empty(&r->heap) &&
+        atomic_load_explicit(&r->io_idle, memory_order_relaxed)) {
+        /* tr__start_batch, inline when there is no policy to order it. */
+        if (r->policy || TR__UNLIKELY(r->killed)) {
+            tr__start_batch(r);
+            return r->batch_pos < r->batch_len ? r->batch[r->batch_pos++] : NULL;
+        }
+        tr_task **b = r->batch;
+        r->batch = r->runq;
+        r->batch_len = r->runq_len;
+        r->runq = b;
+        r->runq_len = 0;
+        r->batch_pos = 1;
+        return r->batch[0];
+    }
+    return NULL;
 }
 
 /* cur has been queued or blocked: run the next task; returns when cur runs
  * again. */
-static inline void tr__switch_away(tr__run *r, tr_task *cur) {
+static inline __attribute__((always_inline)) void tr__switch_away(tr__run *r, tr_task *cur) {
     cur->schedule_points++;
     tr_task *next = tr__next_in_batch(r);
     if (TR__UNLIKELY(r->instruments)) tr__instrument_switch(r, cur, next);
