@@ -54,16 +54,20 @@ static inline void tr__ctx_switch(tr__ctx *from, tr__ctx *to) {
 /* Called first thing on a fresh context (from its entry function); sched is
  * the scheduler's context. The first task of a run is always entered from
  * the scheduler: that first arrival tells ASan's bookkeeping where the
- * scheduler's stack is. */
+ * scheduler's stack is. Without ASan it is a no-op (spawning is a hot path). */
 static inline void tr__ctx_entered(tr__ctx *self, tr__ctx *sched) {
+    (void)self;
+#ifdef TR__ASAN
     const void *lo = NULL;
     size_t size = 0;
-    (void)self;
     TR__TRACK_SWITCH_FINISH(NULL, &lo, &size);
     if (!sched->stack_lo) {
         sched->stack_lo = lo;
         sched->stack_size = size;
     }
+#else
+    (void)sched;
+#endif
 }
 
 #endif

@@ -229,25 +229,27 @@ struct tr_task {
     int wake_value;            /* what tr_wait_task_rescheduled returns */
     uint64_t schedule_points;  /* times it offered a schedule point */
     uint64_t cancel_points;    /* times it checked for cancellation */
-    /* Every field from abort_fn up to sleep_timer starts as zero: spawning
-     * clears them with one memset (see TR__TASK_ZERO_*). */
-    tr_abort_fn abort_fn;      /* while blocked: how to abort the wait */
-    void *abort_ctx;           /* its argument */
+    /* Set by tr__task_launch, which always follows tr__task_new (stack
+     * regions are reused: nothing here may be left unwritten). */
     tr__scope *scope;          /* innermost cancel scope */
     tr_task *scope_prev;       /* membership in scope->tasks */
     tr_task *scope_next;
+    uint64_t cancel_gen;       /* run->cancel_gen when cancel_cached was computed */
     tr__nursery *nursery;      /* nursery it is a child of */
     tr__scope *home;           /* scope it was attached to there (its outermost) */
     tr_task *sib_prev;         /* membership in nursery->children */
     tr_task *sib_next;
+    tr__local *locals;         /* task-local bindings */
+    /* Every field from abort_fn up to sleep_timer starts as zero: spawning
+     * clears them with one memset (see TR__TASK_ZERO_*). */
+    tr_abort_fn abort_fn;      /* while blocked: how to abort the wait */
+    void *abort_ctx;           /* its argument */
     tr__nursery *open_nursery; /* innermost nursery this task opened */
     const tr_failure *carried; /* failed joined nurseries' lists (a stack of groups) */
-    tr__local *locals;         /* task-local bindings */
     tr__start *start;          /* set while being started by tr_start */
     const char *wait_reason;   /* what it blocks on, for the dump (NULL: see abort_fn) */
-    int wait_fd;               /* the fd, when wait_reason names one */
     const char *wait_file;     /* call site of the current blocking call */
-    uint64_t cancel_gen;       /* run->cancel_gen when cancel_cached was computed */
+    int wait_fd;               /* the fd, when wait_reason names one */
     int wait_line;
     bool cancel_cached;        /* cached tr__task_cancelled result */
     bool system;               /* a system task */

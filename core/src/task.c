@@ -82,10 +82,8 @@ void tr__task_launch(tr__run *r, tr_task *t, tr__nursery *n, tr__scope *home) {
     n->n_children++;
     t->home = home;
     tr__scope_attach_task(home, t);
-    if (spawner && spawner->locals) {
-        t->locals = spawner->locals;
-        t->locals->refs++;
-    }
+    t->locals = spawner ? spawner->locals : NULL;
+    if (t->locals) t->locals->refs++;
     if (TR__UNLIKELY(r->instruments)) tr__instrument_task(r, TR__HOOK_task_spawned, t);
     tr__make_runnable(r, t);
 }
