@@ -9,12 +9,13 @@ static tr__record *as_record(const tr_failure *f) {
 }
 
 tr__record *tr__record_new(tr__run *r, const tr_task *t, int code, const tr_failure *children) {
-    size_t name_len = strlen(t->name), msg_len = strlen(t->message);
+    const char *message = t->has_message ? t->message : "";
+    size_t name_len = strlen(t->name), msg_len = strlen(message);
     tr__record *rec = tr__alloc_owned(r, sizeof *rec + name_len + msg_len + 2);
     if (!rec) return NULL;
     char *name = rec->strings, *msg = rec->strings + name_len + 1;
     memcpy(name, t->name, name_len + 1);
-    memcpy(msg, t->message, msg_len + 1);
+    memcpy(msg, message, msg_len + 1);
     rec->pub = (tr_failure){.children = children, .task_name = name, .task_id = t->id,
                             .code = code, .message = msg};
     rec->group_next = NULL;

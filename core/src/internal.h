@@ -254,8 +254,11 @@ struct tr_task {
     bool cancel_cached;        /* cached tr__task_cancelled result */
     bool system;               /* a system task */
     bool was_started;          /* tr_started was called */
+    bool has_message;          /* message holds a tr_fail message (else: none) */
     tr__timer sleep_timer;     /* deadline of tr_sleep* */
-    char message[TR_FAIL_MESSAGE_MAX]; /* last tr_fail message */
+    char message[TR_FAIL_MESSAGE_MAX]; /* last tr_fail message, if has_message:
+                                          not initialized at spawn (one cache line
+                                          less to touch per task) */
 };
 #define TR__TASK_ZERO_FIRST abort_fn
 #define TR__TASK_ZERO_END sleep_timer

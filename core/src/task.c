@@ -66,7 +66,6 @@ tr_task *tr__task_new(tr__run *r, tr_task_fn fn, void *arg, const tr_spawn_opts 
     t->sleep_timer.kind = TR__TIMER_SLEEP;
     t->sleep_timer.heap_index = TR__NOT_IN_HEAP;
     t->stack = st;
-    t->message[0] = '\0';
     r->live_tasks++;
     return t;
 }
@@ -138,6 +137,7 @@ int tr_fail(int code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(t->message, sizeof t->message, fmt, ap);
+    t->has_message = true;
     va_end(ap);
     return code;
 }
