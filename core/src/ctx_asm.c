@@ -8,12 +8,6 @@
 void tr__ctx_start(void);
 
 #if defined(__x86_64__)
-/* Initial frame, lowest address first, as tr__ctx_jump pops it:
- * [mxcsr | x87 cw] r15 r14 r13=entry r12=arg rbx rbp [ret=tr__ctx_start].
- * Eight words right below top, so that after the ret rsp is top: 16-byte
- * aligned, as the call in tr__ctx_start requires. The task struct sits at
- * top, 64-byte aligned: the frame is exactly one cache line (it used to end
- * 16 bytes lower and straddle two). */
 uint64_t tr__ctx_fpenv(void) {
     uint32_t mxcsr;
     uint16_t fpcw;
@@ -22,23 +16,7 @@ uint64_t tr__ctx_fpenv(void) {
     return (uint64_t)mxcsr | ((uint64_t)fpcw << 32);
 }
 
-void tr__ctx_make(tr__ctx *c, char *lo, size_t size, void (*entry)(void *), void *arg,
-                  uint64_t fpenv) {
-    uintptr_t top = ((uintptr_t)(lo + size)) & ~(uintptr_t)15;
-    uint64_t *sp = (uint64_t *)top - 8;
-    sp[0] = fpenv;
-    sp[1] = 0;
-    sp[2] = 0;
-    sp[3] = (uint64_t)(uintptr_t)entry;
-    sp[4] = (uint64_t)(uintptr_t)arg;
-    sp[5] = 0;
-    sp[6] = 0;
-    sp[7] = (uint64_t)(uintptr_t)tr__ctx_start;
-    c->sp = sp;
-    c->fake_stack = NULL;
-    c->stack_lo = lo;
-    c->stack_size = size;
-}
+/* tr__ctx_make: inline, in ctx.h. */
 #elif defined(__aarch64__)
 /* Initial frame: x19=arg x20=entry ... x29=0 x30=tr__ctx_start, d8-d15, fpcr. */
 uint64_t tr__ctx_fpenv(void) {
