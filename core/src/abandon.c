@@ -39,4 +39,5 @@ void tr__free_remaining_tasks(tr__run *r) {
         tr__task_free(r, t);
     }
     tr__free(r, stack);
+    r->idle_first = NULL; /* its waiters lived on the freed stacks */
 }

@@ -36,6 +36,16 @@ void tr__scope_reparent(tr__scope *s, tr__scope *np) {
     link_child(np, s);
 }
 
+static bool chain_cancelled(const tr__scope *s);
+static void deliver_all(tr__run *r, tr__scope *s);
+
+/* s was moved under a new parent (tr_started): if cancellation reaches it
+ * there, the tasks blocked inside must hear of it now. */
+void tr__scope_moved(tr__run *r, tr__scope *s) {
+    r->cancel_gen++;
+    if (!s->shield && !s->cancel_called && chain_cancelled(s->parent)) deliver_all(r, s);
+}
+
 /* ---- is it cancelled? ------------------------------------------------ */
 
 static bool chain_cancelled(const tr__scope *s) {
@@ -167,6 +177,9 @@ void tr_scope_enter_prepared(tr_cancel_scope *cs) {
 
 void tr_scope_enter(tr_cancel_scope *cs, tr_time deadline) {
     tr_task *t = tr__need_task("tr_scope_enter");
+    const tr__scope *old = as_scope(cs);
+    TR__REQUIRE(!(old->magic == TR__SCOPE_MAGIC && old->entered), "tr_scope_enter",
+                "scope is already entered (exit it first)");
     tr__scope_init(as_scope(cs), deadline);
     tr__scope_enter(t, as_scope(cs));
 }

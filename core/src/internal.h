@@ -120,6 +120,7 @@ static inline void tr__scope_attach_task(tr__scope *s, tr_task *t);
 static inline void tr__scope_detach_task(tr_task *t);
 /* Re-parents scope s (a task's outermost own scope) under np. */
 void tr__scope_reparent(tr__scope *s, tr__scope *np);
+void tr__scope_moved(tr__run *r, tr__scope *s);
 /* Delivers cancellation to blocked tasks in s's subtree. */
 void tr__scope_deliver(tr__run *r, tr__scope *s);
 

@@ -239,6 +239,7 @@ int tr_started(void *value) {
     } else {
         while (s->parent != t->home) s = s->parent;
         tr__scope_reparent(s, &st->target->scope);
+        tr__scope_moved(r, s);
     }
     t->home = &st->target->scope;
     unlink_child(st->temp, t);

@@ -159,8 +159,11 @@ static void wait_for_events(tr__run *r) {
     if (is_hang(r, next)) {
         if (!r->hang) declare_hang(r);
         if (r->runq_len) return;
-        fprintf(stderr, "ctrio: deadlock persists after cancelling every task\n");
-        abort();
+        /* Cancellation could not reach them (a shield, an abort that
+         * refused): stop running tasks at all; the run still ends, with
+         * TR_EDEADLOCK, and frees everything it owns. */
+        tr__run_kill(r, TR_EDEADLOCK);
+        return;
     }
     enum idle_action action;
     io_wait(r, idle_timeout(r, next, &action));

@@ -46,6 +46,9 @@ void tr__start_batch(tr__run *r) {
 
 
 void tr__wake(tr__run *r, tr_task *t, int value) {
+    /* After tr__run_kill the tasks are freed: teardown (signal receivers,
+     * fd waiters) may still try to wake them. */
+    if (TR__UNLIKELY(r->killed)) return;
     t->abort_fn = NULL;
     t->wake_value = value;
     tr__make_runnable(r, t);
@@ -54,7 +57,7 @@ void tr__wake(tr__run *r, tr_task *t, int value) {
 /* Cancellation reached a blocked task: its abort function runs exactly once. */
 void tr__try_abort(tr__run *r, tr_task *t) {
     tr_abort_fn fn = t->abort_fn;
-    if (t->state != TR__BLOCKED || !fn) return;
+    if (TR__UNLIKELY(r->killed) || t->state != TR__BLOCKED || !fn) return;
     t->abort_fn = NULL;
     if (fn(t->abort_ctx, t) == TR_ABORT_SUCCEEDED) tr__wake(r, t, -ECANCELED);
 }
@@ -135,6 +138,7 @@ static int sleep_until(tr_task *t, tr_time when) {
         yield(t);
         return tr__cancel_point(t) ? -ECANCELED : 0;
     }
+    if (when == TR_INF) return tr__park(r, t, forever_abort, NULL); /* no deadline at all */
     if (TR__UNLIKELY(r->sleep_hook)) when = r->sleep_hook(r->sleep_hook_ctx, t, when);
     tr__heap_insert(r, &t->sleep_timer, when);
     return tr__park(r, t, sleep_abort, NULL);

@@ -768,8 +768,67 @@ END_TEST
 
 /* ---- Suite ------------------------------------------------------------------------- */
 
+/* ---- Review findings --------------------------------------------------------- */
+
+/* TR_INF means never: sleeping until it is sleeping forever, so a deadline
+ * around it is what ends it. */
+static int sleep_until_inf_main(void *arg) {
+    (void)arg;
+    tr_cancel_scope cs;
+    ck_assert_int_eq(tr_move_on_after(&cs, TR_SEC(5)), 0);
+    int rc = tr_sleep_until(TR_INF);
+    ck_assert_int_eq(rc, -ECANCELED);
+    ck_assert_int_eq(tr_current_time(), TR_SEC(5));
+    rc = tr_sleep(TR_INF);
+    ck_assert_int_eq(rc, -ECANCELED);
+    return tr_scope_exit(&cs, rc);
+}
+
+START_TEST(test_sleep_until_inf_is_forever) {
+    ck_assert_int_eq(tr_test_run(sleep_until_inf_main, NULL, NULL), 0);
+}
+END_TEST
+
+/* A hang that cancellation cannot end (the task is shielded) still ends the
+ * run with TR_EDEADLOCK, instead of aborting the process. */
+static int shielded_forever(void *arg) {
+    (void)arg;
+    tr_cancel_scope cs;
+    tr_scope_enter(&cs, TR_INF);
+    tr_scope_set_shield(&cs, true);
+    int rc = tr_sleep_forever();
+    return tr_scope_exit(&cs, rc);
+}
+
+START_TEST(test_unbreakable_hang_ends_the_run) {
+    FILE *devnull = fopen("/dev/null", "w");
+    tr_run_opts o = {.report = devnull};
+    ck_assert_int_eq(tr_test_run_opts(shielded_forever, NULL, &o, 0, NULL), TR_EDEADLOCK);
+    fclose(devnull);
+}
+END_TEST
+
+static int enter_twice_main(void *arg) {
+    (void)arg;
+    tr_cancel_scope cs;
+    tr_scope_enter(&cs, TR_INF);
+    tr_scope_enter(&cs, TR_INF); /* misuse: already entered */
+    return 0;
+}
+
+START_TEST(test_enter_entered_scope_aborts) {
+    tr_test_run(enter_twice_main, NULL, NULL);
+}
+END_TEST
+
 static Suite *cancel_suite(void) {
     Suite *s = suite_create("cancel");
+    TCase *review = tcase_create("review");
+    tcase_set_timeout(review, 10);
+    tcase_add_test(review, test_sleep_until_inf_is_forever);
+    tcase_add_test(review, test_unbreakable_hang_ends_the_run);
+    tcase_add_test_raise_signal(review, test_enter_entered_scope_aborts, SIGABRT);
+    suite_add_tcase(s, review);
     TCase *tc = tcase_create("timeouts");
     tcase_set_timeout(tc, 10);
     tcase_add_test(tc, test_move_on_after_sleep);
