@@ -177,9 +177,11 @@ void tr_scope_enter_prepared(tr_cancel_scope *cs) {
 
 void tr_scope_enter(tr_cancel_scope *cs, tr_time deadline) {
     tr_task *t = tr__need_task("tr_scope_enter");
-    const tr__scope *old = as_scope(cs);
-    TR__REQUIRE(!(old->magic == TR__SCOPE_MAGIC && old->entered), "tr_scope_enter",
-                "scope is already entered (exit it first)");
+    /* Entering a scope the task is inside would make it its own ancestor.
+     * Compared by address along the task's own scopes: the caller's storage
+     * may be uninitialised, so its contents prove nothing. */
+    for (const tr__scope *in = t->scope; in && in != t->home; in = in->parent)
+        TR__REQUIRE(in != as_scope(cs), "tr_scope_enter", "scope is already entered (exit it first)");
     tr__scope_init(as_scope(cs), deadline);
     tr__scope_enter(t, as_scope(cs));
 }
