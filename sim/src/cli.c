@@ -281,6 +281,7 @@ static int check_determinism(const cli *c, tr_sim_opts *o, uint64_t seed, const 
 static int run_seed(const cli *c, uint64_t seed, tr_sim_result *r) {
     tr_sim_opts o = c->opts;
     o.seed = seed;
+    if (!c->single) o.save_file = NULL; /* in a campaign, --save names the shrunk log */
     int rc = tr_sim_run(c->scenario, c->arg, &o, r);
     if (rc < 0) {
         fprintf(stderr, "%s: seed 0x%" PRIx64 ": %s\n", c->prog, seed, tr_strerror(rc));
@@ -353,11 +354,19 @@ static void progress(const cli *c, const shared *sh, double t0, bool tty) {
                 sh->done, c->seeds, rate, sh->failures);
 }
 
-/* A worker died of a signal: report its seed, count it, resume its shard. */
-static pid_t worker_died(const cli *c, shared *sh, unsigned k, int sig) {
+/* A worker died (a signal, or a non-zero exit: what ASan and LSan do):
+ * report the seed it was on, count it, resume its shard after it. */
+static pid_t worker_died(const cli *c, shared *sh, unsigned k, int status) {
     uint64_t seed = sh->current[k];
-    printf("\nCRASHED seed 0x%" PRIu64 ": killed by signal %d (%s)\nreplay: %s --seed 0x%" PRIx64 "\n",
-           seed, sig, strsignal(sig), c->prog, seed);
+    if (WIFSIGNALED(status))
+        printf("\nCRASHED seed 0x%" PRIx64 ": killed by signal %d (%s)\n", seed, WTERMSIG(status),
+               strsignal(WTERMSIG(status)));
+    else
+        printf("\nCRASHED seed 0x%" PRIx64 ": the worker exited with status %d\n", seed,
+               WEXITSTATUS(status));
+    printf("replay: %s --seed 0x%" PRIx64, c->prog, seed);
+    print_replay_options(c);
+    printf("\n");
     __atomic_add_fetch(&sh->failures, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&sh->done, 1, __ATOMIC_RELAXED);
     uint64_t next = seed - c->start + c->jobs;
@@ -369,9 +378,13 @@ static int run_campaign(const cli *c) {
     if (sh == MAP_FAILED) return perror("mmap"), 2;
     pid_t pids[64] = {0};
     unsigned alive = 0;
-    bool tty = isatty(2) && !c->quiet;
+    bool tty = isatty(2) && !c->quiet, fork_failed = false;
     double t0 = now_s(), last = t0;
-    for (unsigned k = 0; k < c->jobs && k < c->seeds; k++, alive++) pids[k] = spawn_worker(c, sh, k, k);
+    for (unsigned k = 0; k < c->jobs && k < c->seeds; k++) {
+        pids[k] = spawn_worker(c, sh, k, k);
+        if (pids[k] > 0) alive++;
+        else pids[k] = 0, fork_failed = true;
+    }
     while (alive) {
         int status;
         pid_t pid = waitpid(-1, &status, WNOHANG);
@@ -382,7 +395,9 @@ static int run_campaign(const cli *c) {
         }
         for (unsigned k = 0; k < c->jobs; k++) {
             if (pids[k] != pid) continue;
-            pids[k] = WIFSIGNALED(status) ? worker_died(c, sh, k, WTERMSIG(status)) : 0;
+            bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+            pids[k] = clean ? 0 : worker_died(c, sh, k, status);
+            if (pids[k] < 0) pids[k] = 0, fork_failed = true;
             if (!pids[k]) alive--;
         }
     }
@@ -390,7 +405,9 @@ static int run_campaign(const cli *c) {
     if (tty) progress(c, sh, t0, tty), fputc('\n', stderr);
     printf("%" PRIu64 " of %" PRIu64 " seeds run, %" PRIu64 " failed, in %.2f s (%.0f seeds/s, %u jobs)\n",
            sh->done, c->seeds, sh->failures, el, el > 0 ? (double)sh->done / el : 0.0, c->jobs);
-    int failed = sh->failures != 0;
+    if (fork_failed) printf("could not start every worker (fork: %s): seeds were left out\n",
+                            strerror(errno));
+    int failed = sh->failures != 0 || fork_failed;
     munmap(sh, sizeof *sh);
     return failed;
 }

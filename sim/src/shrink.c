@@ -86,10 +86,14 @@ int tr__sim_shrink(tr_task_fn scenario, void *arg, const tr_sim_opts *opts, uint
     shrinker k = {.scenario = scenario, .arg = arg, .opts = *opts};
     k.opts.seed = seed;
     k.opts.save_file = NULL;
-    k.opts.replay_file = NULL;
+    k.opts.trace_file = NULL; /* thousands of candidates: no traces, no timelines */
+    k.opts.timeline = NULL;
     tr__dlog log;
     tr_sim_result r;
+    /* The failing run: the seed's, or the replayed log's (then replayed from
+     * memory by every candidate). */
     int rc = tr__sim_run_log(scenario, arg, &k.opts, NULL, &log, &r);
+    k.opts.replay_file = NULL;
     if (rc) return rc;
     if (r.rc >= 0) {
         tr__dlog_free(&log);

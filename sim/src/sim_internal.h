@@ -20,6 +20,7 @@ typedef struct tr__sim {
     tr_duration max_time;   /* limit on virtual time */
     tr_sim_policy policy;   /* how batches are ordered */
     bool limit_hit;         /* the step limit cancelled everything already */
+    bool time_limit_hit;    /* the time limit cancelled everything already */
     bool no_record;         /* skip the trace hash and the log's recording */
     tr__trace *trace;       /* events for --trace / --timeline, or NULL */
     double cancel_rate;     /* injection probability per cancel point */

@@ -40,7 +40,11 @@ static void sim_jump(void *ctx, tr_time deadline, const char *cause) {
     tr__sim *s = ctx;
     (void)cause;
     if (deadline - s->start > s->max_time) {
-        tr__run_abandon(tr__current_run, TR_ETIMELIMIT);
+        /* Cancel everything once; if tasks still wait (shielded) and ask for
+         * time again, stop running them. */
+        if (s->time_limit_hit) tr__run_kill(tr__current_run, TR_ETIMELIMIT);
+        else tr__run_abandon(tr__current_run, TR_ETIMELIMIT);
+        s->time_limit_hit = true;
         return;
     }
     s->now = deadline;
@@ -99,7 +103,8 @@ static int sim_init(tr__sim *s, const tr_sim_opts *o, const tr__dlog *replay) {
     if (o->cancel_rate < 0 || o->cancel_rate > 1) return -EINVAL;
     s->cancel_rate = o->cancel_rate;
     if (o->timer_jitter < 0) return -EINVAL;
-    s->timer_jitter = o->timer_jitter > UINT32_MAX ? UINT32_MAX : o->timer_jitter;
+    /* The bound given to the decision log is jitter + 1, a uint32_t. */
+    s->timer_jitter = o->timer_jitter > UINT32_MAX - 1 ? UINT32_MAX - 1 : o->timer_jitter;
     s->no_record = o->no_record;
     s->log.no_record = o->no_record;
     s->cancel_at = o->cancel_at;

@@ -472,6 +472,37 @@ START_TEST(test_timer_jitter_is_seeded) {
 }
 END_TEST
 
+/* A shielded sleep past the virtual-time limit cannot be cancelled: the run
+ * must still end (TR_ETIMELIMIT), not ask for the same jump forever. */
+static int shielded_long_sleep(void *arg) {
+    (void)arg;
+    tr_cancel_scope cs;
+    tr_scope_enter(&cs, TR_INF);
+    tr_scope_set_shield(&cs, true);
+    int rc = tr_sleep(TR_SEC(2 * 86400));
+    return tr_scope_exit(&cs, rc);
+}
+
+START_TEST(test_time_limit_ends_a_shielded_sleep) {
+    tr_sim_result r;
+    ck_assert_int_eq(tr_sim_run(shielded_long_sleep, NULL, &(tr_sim_opts){.seed = 1}, &r), 0);
+    ck_assert_int_eq(r.rc, TR_ETIMELIMIT);
+}
+END_TEST
+
+/* Jitter at the largest bound still jitters (the bound + 1 must not wrap). */
+START_TEST(test_largest_jitter_still_jitters) {
+    int late = 0;
+    for (uint64_t seed = 0; seed < 10; seed++) {
+        tr_sim_result r;
+        ck_assert_int_eq(tr_sim_run(three_workers, NULL,
+                                    &(tr_sim_opts){.seed = seed, .timer_jitter = TR_SEC(10)}, &r), 0);
+        late += r.virtual_time > TR_MS(12);
+    }
+    ck_assert_int_ge(late, 9);
+}
+END_TEST
+
 static Suite *sim_suite(void) {
     Suite *s = suite_create("sim");
     TCase *tc = tcase_create("determinism");
@@ -488,6 +519,7 @@ static Suite *sim_suite(void) {
     tcase_add_test(tc, test_cancel_at_injects_once);
     tcase_add_test(tc, test_cancel_rate_is_seeded);
     tcase_add_test(tc, test_timer_jitter_is_seeded);
+    tcase_add_test(tc, test_largest_jitter_still_jitters);
     suite_add_tcase(s, tc);
     tc = tcase_create("shrink");
     tcase_set_timeout(tc, 60);
@@ -504,6 +536,7 @@ static Suite *sim_suite(void) {
     suite_add_tcase(s, tc);
     tc = tcase_create("limits");
     tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_time_limit_ends_a_shielded_sleep);
     tcase_add_test(tc, test_step_limit_stops_a_livelock);
     tcase_add_test(tc, test_step_limit_cancels_first);
     tcase_add_test(tc, test_failure_report_is_captured);
