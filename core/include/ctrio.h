@@ -204,7 +204,7 @@ typedef struct tr_run_opts {
 
 /* Runs main(arg) as the first task of a new run and returns when every task
  * of the run has exited. Returns main's result, or:
- *   -EINVAL  main is NULL or an option is out of range (nothing ran);
+ *   -EINVAL  main is NULL (nothing ran);
  *   -ENOMEM  the run could not be set up (nothing ran);
  *   TR_EDEADLOCK  the clock declared a hang (see tr_clock.hang_is_error).
  * When the result is a failure (< 0) that carries task failures, a report
@@ -401,7 +401,8 @@ TR_API int tr_spawn(tr_nursery *n, tr_task_fn fn, void *arg, const tr_spawn_opts
 
 /* Start fn(arg) and wait until it calls tr_started(value): the child runs
  * under the caller's scopes until then, and then moves into n (its
- * cancellation is re-checked at that moment). Checkpoint. Returns 0 and
+ * cancellation is re-checked at that moment). Checkpoint (except when it
+ * fails at once with TR_ENURSERYCLOSED, starting nothing). Returns 0 and
  * stores the value in *value_out (if not NULL); or the child's failure if it
  * failed before tr_started; TR_ENOTSTARTED if it returned without calling
  * it; TR_ENURSERYCLOSED, -ENOMEM, -EINVAL as tr_spawn; -ECANCELED. A pending

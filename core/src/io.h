@@ -119,6 +119,8 @@ void tr__signals_start(tr__run *r);
 void tr__signals_stop(tr__run *r);
 /* Called by the loop when woken: acts on a pending SIGINT / SIGQUIT. */
 void tr__signals_check(tr__run *r);
+/* A SIGINT or SIGQUIT for this run arrived and was not acted on yet. */
+bool tr__signals_pending(const tr__run *r);
 /* The loop's wake-up fd now exists: signal handlers may write it. */
 void tr__signals_wake_fd(tr__run *r);
 

@@ -77,6 +77,9 @@ void tr__io_update_idle(tr__run *r) {
     /* A thread that queued a callback after we looked sets it false again;
      * one that did before is seen here. */
     if (idle && r->entries && tr__entries_pending(r)) atomic_store(&r->io_idle, false);
+    /* Likewise a SIGINT/SIGQUIT whose handler cleared the flag just before
+     * the store above: the loop must still look at it. */
+    if (idle && tr__signals_pending(r)) atomic_store(&r->io_idle, false);
 }
 
 /* ---- the seam ---------------------------------------------------------- */

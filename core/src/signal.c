@@ -76,6 +76,10 @@ void tr__signals_stop(tr__run *r) {
     r->sig_owner = false;
 }
 
+bool tr__signals_pending(const tr__run *r) {
+    return r->sig_owner && (atomic_load(&sigint_seen) || atomic_load(&sigquit_seen));
+}
+
 void tr__signals_check(tr__run *r) {
     if (atomic_exchange(&sigquit_seen, 0)) {
         fprintf(stderr, "ctrio: SIGQUIT: task dump\n");

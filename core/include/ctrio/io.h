@@ -17,7 +17,8 @@
  * tr_notify_closing(fd): it wakes any task still waiting on it with -EBADF
  * and makes the backend forget the fd. Closing without it leaves the
  * backend's registration behind (the kernel may hand the same number to a
- * new file), which is a bug, as in Trio.
+ * new file), which is a bug, as in Trio: a later wait on the reused number
+ * may then never wake (the backend believes it is already watched).
  */
 #ifndef CTRIO_IO_H
 #define CTRIO_IO_H
