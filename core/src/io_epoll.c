@@ -89,10 +89,11 @@ static int wait_ms(epoll_state *s, tr_duration timeout) {
 
 static int wait_events(epoll_state *s, tr_duration timeout) {
 #ifdef SYS_epoll_pwait2
-    if (!s->no_pwait2 && timeout != 0) {
+    /* epoll_pwait2 only for finite, non-zero timeouts (nanoseconds matter
+     * there); 0 and infinity go through plain epoll_wait. */
+    if (!s->no_pwait2 && timeout != 0 && timeout != TR_INF) {
         struct timespec ts = {.tv_sec = timeout / 1000000000, .tv_nsec = timeout % 1000000000};
-        int n = (int)syscall(SYS_epoll_pwait2, s->epfd, s->events, MAX_EVENTS,
-                             timeout == TR_INF ? NULL : &ts, NULL, 0);
+        int n = (int)syscall(SYS_epoll_pwait2, s->epfd, s->events, MAX_EVENTS, &ts, NULL, 0);
         if (n >= 0 || errno != ENOSYS) return n;
         s->no_pwait2 = true;
     }

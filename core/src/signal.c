@@ -81,11 +81,13 @@ bool tr__signals_pending(const tr__run *r) {
 }
 
 void tr__signals_check(tr__run *r) {
-    if (atomic_exchange(&sigquit_seen, 0)) {
+    /* Plain loads first: this runs every loop pass, a signal almost never. */
+    if (atomic_load_explicit(&sigquit_seen, memory_order_relaxed) && atomic_exchange(&sigquit_seen, 0)) {
         fprintf(stderr, "ctrio: SIGQUIT: task dump\n");
         tr__dump_tasks(r, stderr);
     }
-    if (atomic_exchange(&sigint_seen, 0) && !r->interrupted) {
+    if (atomic_load_explicit(&sigint_seen, memory_order_relaxed) && atomic_exchange(&sigint_seen, 0) &&
+        !r->interrupted) {
         r->interrupted = true;
         tr__scope_cancel(r, &r->root.scope);
     }

@@ -6,10 +6,15 @@
  * nothing and fails with -ESHUTDOWN: no token ever points at freed memory.
  *
  * Waking. Other threads write the wake-up fd (eventfd; a pipe where there is
- * none) only while the loop is about to block or blocked in the kernel
- * (`sleeping`), and once per sleep (`wake_sent`). While the loop is busy
+ * none) only while the loop is about to block or blocked in the kernel, and
+ * once per sleep: `sleep_state` goes AWAKE -> SLEEPING (the loop) ->
+ * WOKEN (the first writer, which writes the fd). While the loop is busy
  * they only clear run->io_idle, which makes the loop look at the queue
- * after the current batch: no system call per batch, none per callback. */
+ * after the current batch: no system call per batch, none per callback.
+ * No lock on the loop's side: the loop publishes SLEEPING and then reads
+ * `pending`; a writer bumps `pending` and then moves SLEEPING to WOKEN; both
+ * sequentially consistent, so either the loop sees the work or the writer
+ * sees the sleeper. */
 #define _GNU_SOURCE
 #include "io.h"
 
@@ -35,8 +40,7 @@ struct tr__entries {
     entry **tail;
     size_t len;
     _Atomic unsigned pending; /* nonzero: the loop must look (callbacks, signals) */
-    bool sleeping;            /* the loop is (about to be) blocked in the kernel */
-    bool wake_sent;           /* the wake-up fd was written during this sleep */
+    atomic_int sleep_state;   /* AWAKE, SLEEPING (blocked or about to) or WOKEN */
     int wake_rd;              /* read end, watched by the backend */
     int wake_wr;              /* write end (the same fd for an eventfd) */
     struct tr__entries *next; /* in the live list */
@@ -100,6 +104,8 @@ void tr__entries_wake_fd_write(int fd) {
     (void)n;
 }
 
+enum { AWAKE, SLEEPING, WOKEN };
+
 static tr__entries *find_locked(uint64_t id) {
     for (tr__entries *e = live; e; e = e->next)
         if (e->id == id) return e;
@@ -109,10 +115,9 @@ static tr__entries *find_locked(uint64_t id) {
 static void wake_locked(tr__entries *e) {
     atomic_fetch_add(&e->pending, 1);
     atomic_store(&e->run->io_idle, false);
-    if (e->sleeping && !e->wake_sent) {
-        e->wake_sent = true;
+    int sleeping = SLEEPING;
+    if (atomic_compare_exchange_strong(&e->sleep_state, &sleeping, WOKEN))
         tr__entries_wake_fd_write(e->wake_wr);
-    }
 }
 
 /* Queue fn/drop for the token's run; -ESHUTDOWN when it is gone. */
@@ -158,18 +163,13 @@ size_t tr__entries_len(tr__run *r) {
 
 bool tr__entries_sleep(tr__run *r) {
     tr__entries *e = r->entries;
-    pthread_mutex_lock(&mu);
-    bool ok = e->len == 0 && atomic_load(&e->pending) == 0;
-    e->sleeping = ok;
-    pthread_mutex_unlock(&mu);
-    return ok;
+    atomic_store(&e->sleep_state, SLEEPING);
+    if (atomic_load(&e->pending) == 0) return true;
+    atomic_store(&e->sleep_state, AWAKE);
+    return false;
 }
 
-void tr__entries_awake(tr__run *r) {
-    pthread_mutex_lock(&mu);
-    r->entries->sleeping = false;
-    pthread_mutex_unlock(&mu);
-}
+void tr__entries_awake(tr__run *r) { atomic_store(&r->entries->sleep_state, AWAKE); }
 
 void tr__entries_drain(tr__run *r) {
     tr__entries *e = r->entries;
@@ -183,9 +183,6 @@ void tr__entries_drain(tr__run *r) {
     while (read(e->wake_rd, buf, sizeof buf) > 0) {
     }
 #endif
-    pthread_mutex_lock(&mu);
-    e->wake_sent = false;
-    pthread_mutex_unlock(&mu);
 }
 
 static entry *take_all(tr__entries *e) {
