@@ -414,9 +414,18 @@ void tr__free_remaining_tasks(tr__run *r);
 tr_duration tr__idle_cushion(const tr__run *r);
 void tr__idle_wake(tr__run *r);
 
-
-
 /* ---- the switch (inline: it is the hottest path) ---------------------- */
+
+/* The run queue becomes the batch (FIFO order), the old batch array the
+ * new, empty run queue. */
+static inline void tr__swap_queues(tr__run *r) {
+    tr_task **b = r->batch;
+    r->batch = r->runq;
+    r->batch_len = r->runq_len;
+    r->runq = b;
+    r->runq_len = 0;
+    r->batch_pos = 0;
+}
 
 /* The next task of the batch. When the scheduler would have nothing to do
  * between batches (no deadline to check, no I/O to poll), the next batch
@@ -430,11 +439,7 @@ static inline tr_task *tr__next_in_batch(tr__run *r) {
             tr__start_batch(r);
             return r->batch_pos < r->batch_len ? r->batch[r->batch_pos++] : NULL;
         }
-        tr_task **b = r->batch;
-        r->batch = r->runq;
-        r->batch_len = r->runq_len;
-        r->runq = b;
-        r->runq_len = 0;
+        tr__swap_queues(r);
         r->batch_pos = 1;
         return r->batch[0];
     }

@@ -3,8 +3,7 @@
  *
  * Two layers:
  *   - the seam the run loop calls, tr__io_backend {wait, idle} (a vtable, so
- *     a run can wait on something other than the kernel: tr__io_sleep, or a
- *     simulator's);
+ *     a run could wait on something other than the kernel);
  *   - the OS layer below the production seam (tr__io_os): io_wait.c keeps the
  *     portable part (which task waits for which fd and direction, the
  *     tr_wait_* calls, the wake-up fd of tokens and signals), and exactly one
@@ -28,8 +27,6 @@ typedef struct tr__io_backend {
     bool (*idle)(void *ctx);
 } tr__io_backend;
 
-/* No file descriptors at all: waiting is sleeping until the deadline. */
-extern const tr__io_backend tr__io_sleep;
 /* The production backend; its ctx is the run. */
 extern const tr__io_backend tr__io_os;
 

@@ -32,12 +32,7 @@ void tr__stack_overflow(const tr_task *t) {
 
 /* Make the run queue the current batch, in the policy's order. */
 void tr__start_batch(tr__run *r) {
-    tr_task **b = r->batch;
-    r->batch = r->runq;
-    r->batch_len = r->runq_len;
-    r->runq = b;
-    r->runq_len = 0;
-    r->batch_pos = 0;
+    tr__swap_queues(r);
     if (r->policy && r->policy->order_batch && r->batch_len)
         r->policy->order_batch(r->policy_ctx, r->batch, r->batch_len);
     if (TR__UNLIKELY(r->killed)) r->batch_len = 0;
