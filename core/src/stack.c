@@ -199,7 +199,9 @@ int tr__stack_get(size_t size, tr__stack *out) {
 void tr__stack_put(const tr__stack *s) {
     tr__pool *p = pool_for(s->size);
     char *top = s->lo + s->size;
-    ((uint64_t *)top)[-1] = TR__CANARY;
+    /* The canary at top[-1] is not rewritten: this region's task never
+     * touches it, only an overflow of the region above does, and that
+     * task's next switch must still see it. */
     *LINK_OF(top) = (free_link){.next_top = p->free_top, .slab = s->slab};
     p->free_top = top;
     p->free_count++;

@@ -79,8 +79,11 @@ typedef struct tr_sim_result {
 
 /* Run scenario(arg) once under the simulator. Returns 0 when the run took
  * place (whatever the scenario returned: see out->rc), or -EINVAL (bad
- * options), -ENOMEM, -ENOENT/-EIO (replay or save file). Not for use inside
- * a run. */
+ * options, or a replay file that is not a decision log), -ENOMEM, or the
+ * negative errno of opening the replay, save or trace file (-ENOENT,
+ * -EACCES, ...) or -EIO when writing one failed. When only the saving or
+ * tracing failed, *out still holds the run's result. Not for use inside a
+ * run. */
 TR_API int tr_sim_run(tr_task_fn scenario, void *arg, const tr_sim_opts *opts,
                       tr_sim_result *out);
 
