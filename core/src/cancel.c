@@ -148,9 +148,11 @@ int tr__scope_exit(tr_task *t, tr__scope *s, int rc) {
     TR__REQUIRE(t->scope == s, "tr_scope_exit",
                 "scopes exited out of order: an inner scope or nursery is still open");
     tr__heap_remove(&r->heap, &s->timer);
+    /* As Trio's _close: a deadline that passed counts as a cancellation,
+     * even when the timer has not fired yet or the work finished anyway. */
+    if (!s->cancel_called && s->timer.deadline != TR_INF && s->timer.deadline <= tr__now(r))
+        s->cancel_called = true;
     if (rc == -ECANCELED) {
-        if (!s->cancel_called && s->timer.deadline != TR_INF && s->timer.deadline <= tr__now(r))
-            s->cancel_called = true;
         if (s->cancel_called && (s->shield || !chain_cancelled(s->parent))) {
             s->caught = true;
             rc = s->fail_mode ? -ETIMEDOUT : 0;

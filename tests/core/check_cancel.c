@@ -821,11 +821,30 @@ START_TEST(test_enter_entered_scope_aborts) {
 }
 END_TEST
 
+/* Trio's _close: a scope whose deadline has passed is cancel_called at
+ * exit even when no timer fired yet and its work never saw it (here: no
+ * checkpoint at all inside `with move_on_after(0): pass`). */
+static int passed_deadline_main(void *arg) {
+    (void)arg;
+    tr_cancel_scope cs;
+    ck_assert_int_eq(tr_move_on_after(&cs, 0), 0);
+    ck_assert_int_eq(tr_scope_exit(&cs, 0), 0);
+    ck_assert(tr_scope_cancel_called(&cs));
+    ck_assert(!tr_scope_cancelled_caught(&cs));
+    return 0;
+}
+
+START_TEST(test_passed_deadline_is_cancel_called_at_exit) {
+    ck_assert_int_eq(tr_test_run(passed_deadline_main, NULL, NULL), 0);
+}
+END_TEST
+
 static Suite *cancel_suite(void) {
     Suite *s = suite_create("cancel");
     TCase *review = tcase_create("review");
     tcase_set_timeout(review, 10);
     tcase_add_test(review, test_sleep_until_inf_is_forever);
+    tcase_add_test(review, test_passed_deadline_is_cancel_called_at_exit);
     tcase_add_test(review, test_unbreakable_hang_ends_the_run);
     tcase_add_test_raise_signal(review, test_enter_entered_scope_aborts, SIGABRT);
     suite_add_tcase(s, review);
