@@ -226,8 +226,16 @@ TR_API int tr_run(tr_task_fn main, void *arg, const tr_run_opts *opts);
 #else
 #define TR__THREAD_LOCAL _Thread_local
 #endif
-TR_API extern TR__THREAD_LOCAL const char *tr__site_file;
-TR_API extern TR__THREAD_LOCAL int tr__site_line;
+/* The initial-exec model: one instruction per access instead of a call to
+ * __tls_get_addr when ctrio is a shared library (the variables are small,
+ * so even a dlopen'ed libctrio fits in glibc's static TLS reserve). */
+#if defined(__GNUC__) || defined(__clang__)
+#define TR__TLS_MODEL __attribute__((tls_model("initial-exec")))
+#else
+#define TR__TLS_MODEL
+#endif
+TR_API extern TR__THREAD_LOCAL const char *tr__site_file TR__TLS_MODEL;
+TR_API extern TR__THREAD_LOCAL int tr__site_line TR__TLS_MODEL;
 #define TR__SITE() (tr__site_file = __FILE__, tr__site_line = __LINE__)
 
 /* A schedule point and cancel point: = trio.sleep(0). Returns 0 or

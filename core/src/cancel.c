@@ -63,6 +63,21 @@ bool tr__task_cancelled_slow(tr_task *t) {
     return t->cancel_cached;
 }
 
+bool tr__cancel_point_slow(tr_task *t) {
+    tr__run *r = t->run;
+    if (TR__LIKELY(!r->cancel_hook)) return tr__task_cancelled_slow(t);
+    r->cancel_hook(r->cancel_hook_ctx, t);
+    bool cancelled = tr__task_cancelled_slow(t);
+    t->cancel_gen = r->cancel_gen - 1; /* stale: the next cancel point comes here too */
+    return cancelled;
+}
+
+void tr__set_cancel_hook(tr__run *r, void (*fn)(void *ctx, tr_task *t), void *ctx) {
+    r->cancel_hook = fn;
+    r->cancel_hook_ctx = ctx;
+    r->cancel_gen++; /* every cache goes stale: see tr__cancel_point */
+}
+
 /* ---- delivering a cancellation ---------------------------------------- */
 
 static tr__scope *open_child(tr__scope *c) {

@@ -323,7 +323,8 @@ struct tr__run {
     bool hang;                     /* the clock declared a hang */
     int forced_rc;                 /* set by tr__run_abandon: the run's result */
     /* Called at every cancel point of every task, before the answer is
-     * computed (a simulator injects cancellations here). NULL: none. */
+     * computed (a simulator injects cancellations here). NULL: none. Set
+     * with tr__set_cancel_hook only. */
     void (*cancel_hook)(void *ctx, tr_task *t);
     void *cancel_hook_ctx;
     /* Called when a task starts to sleep until `when`; returns the deadline
@@ -336,7 +337,7 @@ struct tr__run {
     const tr_run_opts *opts;       /* the caller's options */
 };
 
-extern _Thread_local tr__run *tr__current_run;
+extern _Thread_local tr__run *tr__current_run TR__TLS_MODEL;
 
 /* The current run and task; abort with a misuse message outside a task. */
 _Noreturn void tr__outside_task(const char *call);
@@ -439,6 +440,10 @@ static inline tr_task *tr__next_in_batch(tr__run *r) {
             tr__start_batch(r);
             return r->batch_pos < r->batch_len ? r->batch[r->batch_pos++] : NULL;
         }
+        if (r->runq_len == 1) { /* a batch of one: no need to swap the arrays */
+            r->runq_len = 0;
+            return r->runq[0];
+        }
         tr__swap_queues(r);
         r->batch_pos = 1;
         return r->batch[0];
@@ -467,12 +472,17 @@ static inline __attribute__((always_inline)) void tr__switch_away(tr__run *r, tr
     if (r->exited) tr__reap(r);
 }
 
-/* A cancel point: counts it, then answers whether t is cancelled. */
+/* A cancel point: counts it, then answers whether t is cancelled. One test
+ * on the fast path: while a cancel hook is installed every task's cache is
+ * kept stale, so the slow path runs (and calls the hook) at each one. */
+bool tr__cancel_point_slow(tr_task *t);
 static inline bool tr__cancel_point(tr_task *t) {
     t->cancel_points++;
-    if (TR__UNLIKELY(t->run->cancel_hook)) t->run->cancel_hook(t->run->cancel_hook_ctx, t);
-    return tr__task_cancelled(t);
+    if (TR__LIKELY(t->cancel_gen == t->run->cancel_gen)) return t->cancel_cached;
+    return tr__cancel_point_slow(t);
 }
+/* Installs (fn non-NULL) or removes the run's cancel hook. */
+void tr__set_cancel_hook(tr__run *r, void (*fn)(void *ctx, tr_task *t), void *ctx);
 
 static inline bool tr__task_cancelled(tr_task *t) {
     if (TR__LIKELY(t->cancel_gen == t->run->cancel_gen)) return t->cancel_cached;

@@ -6,9 +6,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-_Thread_local tr__run *tr__current_run;
-_Thread_local const char *tr__site_file;
-_Thread_local int tr__site_line;
+_Thread_local tr__run *tr__current_run TR__TLS_MODEL;
+_Thread_local const char *tr__site_file TR__TLS_MODEL;
+_Thread_local int tr__site_line TR__TLS_MODEL;
 
 /* ---- misuse ------------------------------------------------------------ */
 

@@ -60,6 +60,5 @@ void tr__sim_install_hooks(tr__sim *s) {
         tr__current_run->sleep_hook = sleep_jitter;
         tr__current_run->sleep_hook_ctx = s;
     }
-    tr__current_run->cancel_hook = cancel_point;
-    tr__current_run->cancel_hook_ctx = s;
+    tr__set_cancel_hook(tr__current_run, cancel_point, s);
 }
