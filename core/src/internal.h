@@ -217,52 +217,66 @@ typedef struct tr__start {
     bool started;         /* tr_started was called */
 } tr__start;
 
+/* Field order is about cache lines: a run of 100,000 sleeping tasks visits
+ * each one cold, so what every switch, park, wake and cancel point touches
+ * sits in the first two 64-byte lines (the struct is 64-byte aligned), the
+ * sleep timer in the third, and the rest (touched at spawn, exit and on slow
+ * paths) after. */
 struct tr_task {
+    /* ---- line 0: the switch */
     tr__ctx ctx;               /* saved context: must stay first */
     tr__run *run;              /* the run it belongs to */
-    uint64_t id;               /* sequential per run; main is 1 */
-    const char *name;          /* user's name, not copied */
-    tr_task_fn fn;             /* body */
-    void *arg;                 /* its argument */
-    tr__stack stack;           /* where it runs */
-    int state;                 /* enum tr__task_state */
-    int rc;                    /* fn's result once done */
-    int wake_value;            /* what tr_wait_task_rescheduled returns */
     uint64_t schedule_points;  /* times it offered a schedule point */
-    uint64_t cancel_points;    /* times it checked for cancellation */
-    /* Set by tr__task_launch, which always follows tr__task_new (stack
-     * regions are reused: nothing here may be left unwritten). */
-    tr__scope *scope;          /* innermost cancel scope */
-    tr_task *scope_prev;       /* membership in scope->tasks */
-    tr_task *scope_next;
     uint64_t cancel_gen;       /* run->cancel_gen when cancel_cached was computed */
-    tr__nursery *nursery;      /* nursery it is a child of */
-    tr__scope *home;           /* scope it was attached to there (its outermost) */
-    tr_task *sib_prev;         /* membership in nursery->children */
-    tr_task *sib_next;
-    tr__local *locals;         /* task-local bindings */
+    /* ---- line 1: cancel points, parking and waking */
+    uint64_t cancel_points;    /* times it checked for cancellation */
+    const uint64_t *canary;    /* = stack.canary, beside the other hot fields */
+    int state;                 /* enum tr__task_state */
+    int wake_value;            /* what tr_wait_task_rescheduled returns */
     /* Every field from abort_fn up to sleep_timer starts as zero: spawning
      * clears them with one memset (see TR__TASK_ZERO_*). */
     tr_abort_fn abort_fn;      /* while blocked: how to abort the wait */
     void *abort_ctx;           /* its argument */
-    tr__nursery *open_nursery; /* innermost nursery this task opened */
-    const tr_failure *carried; /* failed joined nurseries' lists (a stack of groups) */
-    tr__start *start;          /* set while being started by tr_start */
-    const char *wait_reason;   /* what it blocks on, for the dump (NULL: see abort_fn) */
     const char *wait_file;     /* call site of the current blocking call */
-    int wait_fd;               /* the fd, when wait_reason names one */
     int wait_line;
     bool cancel_cached;        /* cached tr__task_cancelled result */
     bool system;               /* a system task */
     bool was_started;          /* tr_started was called */
     bool has_message;          /* message holds a tr_fail message (else: none) */
+    /* ---- line 2 */
+    const char *wait_reason;   /* what it blocks on, for the dump (NULL: see abort_fn) */
+    int wait_fd;               /* the fd, when wait_reason names one */
+    tr__nursery *open_nursery; /* innermost nursery this task opened */
+    const tr_failure *carried; /* failed joined nurseries' lists (a stack of groups) */
+    tr__start *start;          /* set while being started by tr_start */
     tr__timer sleep_timer;     /* deadline of tr_sleep* */
+    /* ---- cold: spawn, exit, slow paths */
+    uint64_t id;               /* sequential per run; main is 1 */
+    const char *name;          /* user's name, not copied */
+    tr_task_fn fn;             /* body */
+    void *arg;                 /* its argument */
+    tr__stack stack;           /* where it runs */
+    int rc;                    /* fn's result once done */
+    /* Set by tr__task_launch, which always follows tr__task_new (stack
+     * regions are reused: nothing here may be left unwritten). */
+    tr__scope *scope;          /* innermost cancel scope */
+    tr_task *scope_prev;       /* membership in scope->tasks */
+    tr_task *scope_next;
+    tr__nursery *nursery;      /* nursery it is a child of */
+    tr__scope *home;           /* scope it was attached to there (its outermost) */
+    tr_task *sib_prev;         /* membership in nursery->children */
+    tr_task *sib_next;
+    tr__local *locals;         /* task-local bindings */
     char message[TR_FAIL_MESSAGE_MAX]; /* last tr_fail message, if has_message:
                                           not initialized at spawn (one cache line
                                           less to touch per task) */
 };
 #define TR__TASK_ZERO_FIRST abort_fn
 #define TR__TASK_ZERO_END sleep_timer
+#if !defined(CTRIO_CONTEXT_UCONTEXT) /* (a ucontext_t alone spans many lines) */
+_Static_assert(offsetof(struct tr_task, cancel_points) == 64, "line 0 overflows");
+_Static_assert(offsetof(struct tr_task, has_message) < 128, "line 1 overflows");
+#endif
 
 /* ---- the run --------------------------------------------------------- */
 
@@ -395,7 +409,7 @@ void tr__start_batch(tr__run *r);
 _Noreturn void tr__stack_overflow(const tr_task *t);
 /* Unguarded stacks (past the guard-page budget) have a canary below them. */
 static inline void tr__check_canary(const tr_task *t) {
-    if (t->stack.canary && TR__UNLIKELY(*t->stack.canary != TR__CANARY)) tr__stack_overflow(t);
+    if (t->canary && TR__UNLIKELY(*t->canary != TR__CANARY)) tr__stack_overflow(t);
 }
 int tr__park(tr__run *r, tr_task *t, tr_abort_fn fn, void *ctx);
 void tr__wake(tr__run *r, tr_task *t, int value);

@@ -66,6 +66,7 @@ tr_task *tr__task_new(tr__run *r, tr_task_fn fn, void *arg, const tr_spawn_opts 
     t->sleep_timer.kind = TR__TIMER_SLEEP;
     t->sleep_timer.heap_index = TR__NOT_IN_HEAP;
     t->stack = st;
+    t->canary = st.canary;
     r->live_tasks++;
     return t;
 }
