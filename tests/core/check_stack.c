@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ctrio.h"
+#include "internal.h"
 #include "test_util.h"
 #include "vclock.h"
 
@@ -127,6 +128,61 @@ START_TEST(test_overflow_hits_guard_page) {
 }
 END_TEST
 
+/* ---- Canary: stacks past the guard-page budget -------------------------------------- */
+
+/* Past vm.max_map_count / 8 guarded regions, stacks have no guard page
+ * between them; the word below each region's bottom is a canary that every
+ * switch away from the task checks. */
+static bool canary_found; /* a task landed on an unguarded stack */
+
+static int parked(void *arg) {
+    (void)arg;
+    if (tr_current_task()->canary) canary_found = true;
+    int rc = tr_sleep_forever();
+    return rc == -ECANCELED ? 0 : rc;
+}
+
+/* Does what an overflow of a few bytes past its stack's end does, then
+ * offers a schedule point: the switch away from it must abort, naming the
+ * task (before any other task runs and could see the damage). */
+static int smasher(void *arg) {
+    (void)arg;
+    const uint64_t *canary = tr_current_task()->canary;
+    ck_assert_msg(canary != NULL, "the smasher got a guarded stack");
+    *(volatile uint64_t *)(uintptr_t)canary = 0;
+    int rc = tr_checkpoint();
+    ck_abort_msg("an overwritten canary went unnoticed by the switch (%d)", rc);
+    return -EIO;
+}
+
+static int canary_main(void *arg) {
+    (void)arg;
+    tr_nursery n;
+    tr_nursery_open(&n);
+    canary_found = false;
+    /* The default budget is 8,191 guarded regions; 1M is far past any. */
+    for (long i = 0; i < 1000000 && !canary_found; i += 1000) {
+        for (int k = 0; k < 1000; k++)
+            ck_assert_int_eq(tr_spawn(&n, parked, NULL,
+                                      &(tr_spawn_opts){.stack_size_bytes = 16 * 1024}),
+                             0);
+        ck_assert_int_eq(tr_checkpoint(), 0); /* they run up to their sleep */
+    }
+    ck_assert_msg(canary_found, "no unguarded stack after 1M tasks");
+    ck_assert_int_eq(tr_spawn(&n, smasher, NULL,
+                              &(tr_spawn_opts){.name = "smasher", .stack_size_bytes = 16 * 1024}),
+                     0);
+    /* Stay runnable, so that the smasher's checkpoint switches to us. */
+    for (int i = 0; i < 3; i++) ck_assert_int_eq(tr_checkpoint(), 0);
+    return tr_nursery_join(&n, 0);
+}
+
+START_TEST(test_canary_overwrite_aborts) {
+    tr_test_run(canary_main, NULL, NULL);
+    ck_abort_msg("the run ended");
+}
+END_TEST
+
 /* ---- Ten thousand tasks ------------------------------------------------------------ */
 
 #define MANY 10000
@@ -217,6 +273,11 @@ static Suite *stack_suite(void) {
 #else
     tcase_add_test_raise_signal(tc, test_overflow_hits_guard_page, SIGSEGV);
 #endif
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("canary");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test_raise_signal(tc, test_canary_overwrite_aborts, SIGABRT);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("many");
