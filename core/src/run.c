@@ -79,9 +79,11 @@ static void declare_hang(tr__run *r) {
     tr__scope_cancel(r, &r->root.scope);
 }
 
+/* The backend is asked last but one: the system clock has no
+ * hang_is_error, and this runs before every blocking wait. */
 static bool is_hang(tr__run *r, const tr__timer *next) {
-    return !next && !r->idle_first && !r->clock_holds && r->io->idle(r->io_ctx) &&
-           r->clock->hang_is_error && r->clock->hang_is_error(r->clock_ctx);
+    return !next && !r->idle_first && !r->clock_holds && r->clock->hang_is_error &&
+           r->io->idle(r->io_ctx) && r->clock->hang_is_error(r->clock_ctx);
 }
 
 static tr_duration autojump_threshold(tr__run *r, const tr__timer *next) {
