@@ -67,6 +67,7 @@ static inline unsigned tr__io_wake_dir(tr__run *r, tr__io *io, tr__fd_slot *s, i
     if (!t) return dir == TR__IO_READ ? TR__IO_EV_READ : TR__IO_EV_WRITE;
     s->waiter[dir] = NULL;
     io->waiting[dir]--;
+    t->wait_reason = NULL; /* set by wait_fd (io_wait.c) */
     tr__wake(r, t, value);
     return 0;
 }

@@ -111,6 +111,7 @@ static unsigned dir_event(int dir) { return dir == TR__IO_READ ? TR__IO_EV_READ 
 static int io_abort(void *ctx, tr_task *t) {
     int dir = (int)(intptr_t)ctx;
     tr__io *io = t->run->iox;
+    t->wait_reason = NULL;
     io->fds[t->wait_fd].waiter[dir] = NULL;
     io->waiting[dir]--;
     return TR_ABORT_SUCCEEDED;
@@ -166,9 +167,11 @@ static int wait_fd(const char *call, int fd, int dir) {
     }
     t->wait_reason = wait_reason[dir];
     t->wait_fd = fd;
-    rc = tr__park(r, t, io_abort, (void *)(intptr_t)dir);
-    t->wait_reason = NULL;
-    return rc;
+    /* A tail call (whoever wakes the task clears wait_reason): no frame of
+     * ours is left to return through once the task runs again, which costs
+     * a mispredicted return each time here, as the kernel's system calls in
+     * between leave the return predictor cold. */
+    return tr__park(r, t, io_abort, (void *)(intptr_t)dir);
 }
 
 #undef tr_wait_readable
