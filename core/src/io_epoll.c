@@ -91,7 +91,7 @@ static int wait_events(epoll_state *s, tr_duration timeout) {
 #ifdef SYS_epoll_pwait2
     /* epoll_pwait2 only for finite, non-zero timeouts (nanoseconds matter
      * there); 0 and infinity go through plain epoll_wait. */
-    if (!s->no_pwait2 && timeout != 0 && timeout != TR_INF) {
+    if (timeout != TR_INF && timeout != 0 && !s->no_pwait2) {
         struct timespec ts = {.tv_sec = timeout / 1000000000, .tv_nsec = timeout % 1000000000};
         int n = (int)syscall(SYS_epoll_pwait2, s->epfd, s->events, MAX_EVENTS, &ts, NULL, 0);
         if (n >= 0 || errno != ENOSYS) return n;
@@ -102,6 +102,7 @@ static int wait_events(epoll_state *s, tr_duration timeout) {
 }
 
 static unsigned from_epoll(uint32_t e) {
+    if (TR__LIKELY(e == EPOLLIN)) return TR__IO_EV_READ;
     unsigned ev = 0;
     if (e & (EPOLLIN | EPOLLPRI | EPOLLRDHUP)) ev |= TR__IO_EV_READ;
     if (e & EPOLLOUT) ev |= TR__IO_EV_WRITE;
@@ -112,9 +113,10 @@ static unsigned from_epoll(uint32_t e) {
 void tr__io_os_poll(tr__run *r, tr__io *io, tr_duration timeout) {
     epoll_state *s = io->os;
     int n = wait_events(s, timeout);
+    int wake_fd = io->wake_fd; /* not changed by the wake-ups below */
     for (int i = 0; i < n; i++) {
         int fd = s->events[i].data.fd;
-        if (fd == io->wake_fd) io->woken = true;
+        if (TR__UNLIKELY(fd == wake_fd)) tr__entries_drain(r);
         else tr__io_ready(r, io, fd, from_epoll(s->events[i].events));
     }
 }

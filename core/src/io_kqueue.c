@@ -71,7 +71,7 @@ void tr__io_os_poll(tr__run *r, tr__io *io, tr_duration timeout) {
     for (int i = 0; i < n; i++) {
         int fd = (int)s->events[i].ident;
         if (fd == io->wake_fd) {
-            io->woken = true;
+            tr__entries_drain(r);
             continue;
         }
         unsigned ev = s->events[i].filter == EVFILT_READ ? TR__IO_EV_READ : TR__IO_EV_WRITE;

@@ -115,7 +115,7 @@ void tr__io_os_poll(tr__run *r, tr__io *io, tr_duration timeout) {
         n--;
         s->pfds[i].revents = 0;
         if (p.fd == io->wake_fd) {
-            io->woken = true;
+            tr__entries_drain(r);
             continue;
         }
         size_t len = s->len;

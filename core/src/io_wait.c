@@ -46,40 +46,18 @@ void tr__io_free(tr__run *r) {
     r->iox = NULL;
 }
 
-static unsigned wanted(const tr__fd_slot *s) {
-    return (s->waiter[TR__IO_READ] ? TR__IO_EV_READ : 0u) |
-           (s->waiter[TR__IO_WRITE] ? TR__IO_EV_WRITE : 0u);
+void tr__io_drop(tr__io *io, int fd, tr__fd_slot *s, unsigned unused) {
+    (void)tr__io_os_update(io, fd, s, s->kernel & ~unused);
 }
 
-static void wake_waiter(tr__run *r, tr__io *io, tr__fd_slot *s, int dir, int value) {
-    tr_task *t = s->waiter[dir];
-    if (!t) return;
-    s->waiter[dir] = NULL;
-    io->waiting[dir]--;
-    tr__wake(r, t, value);
-}
-
-/* Interest stays in the kernel after a wake-up (the next wait on the same fd
- * and direction, the common case, then needs no system call); it is dropped
- * here when an event comes for a direction nobody waits for. */
-void tr__io_ready(tr__run *r, tr__io *io, int fd, unsigned ev) {
-    tr__fd_slot *s = &io->fds[fd];
-    unsigned unused = s->kernel & ev & ~wanted(s); /* nobody waited for these */
-    if (ev & TR__IO_EV_READ) wake_waiter(r, io, s, TR__IO_READ, 0);
-    if (ev & TR__IO_EV_WRITE) wake_waiter(r, io, s, TR__IO_WRITE, 0);
-    if (unused) (void)tr__io_os_update(io, fd, s, s->kernel & ~unused);
-}
-
-void tr__io_update_idle(tr__run *r) {
-    tr__io *io = r->iox;
-    bool idle = !(io && (io->waiting[0] || io->waiting[1])) && !r->instruments;
-    atomic_store(&r->io_idle, idle);
+void tr__io_set_idle(tr__run *r) {
+    atomic_store(&r->io_idle, true);
     /* A thread that queued a callback after we looked sets it false again;
      * one that did before is seen here. */
-    if (idle && r->entries && tr__entries_pending(r)) atomic_store(&r->io_idle, false);
+    if (r->entries && tr__entries_pending(r)) atomic_store(&r->io_idle, false);
     /* Likewise a SIGINT/SIGQUIT whose handler cleared the flag just before
      * the store above: the loop must still look at it. */
-    if (idle && tr__signals_pending(r)) atomic_store(&r->io_idle, false);
+    if (tr__signals_pending(r)) atomic_store(&r->io_idle, false);
 }
 
 /* ---- the seam ---------------------------------------------------------- */
@@ -101,16 +79,14 @@ static void os_wait(void *ctx, tr_duration timeout) {
         sleep_for(timeout);
         return;
     }
-    if (timeout == 0 && io->waiting[0] + io->waiting[1] == 0) return; /* nothing to look for */
-    io->woken = false;
+    if (timeout == 0 && (io->waiting[0] | io->waiting[1]) == 0) return; /* nothing to look for */
     io->polls++;
     tr__io_os_poll(r, io, timeout);
-    if (io->woken) tr__entries_drain(r);
 }
 
 static bool os_idle(void *ctx) {
     const tr__io *io = ((tr__run *)ctx)->iox;
-    return !io || io->waiting[0] + io->waiting[1] == 0;
+    return !io || (io->waiting[0] | io->waiting[1]) == 0;
 }
 
 const tr__io_backend tr__io_os = {.wait = os_wait, .idle = os_idle};
@@ -127,32 +103,49 @@ int tr__io_set_wake_fd(tr__run *r, int fd) {
 
 /* ---- waiting for an fd -------------------------------------------------- */
 
-typedef struct io_wait {
-    int fd;  /* what the task waits for */
-    int dir; /* TR__IO_READ or TR__IO_WRITE */
-} io_wait;
+static unsigned dir_event(int dir) { return dir == TR__IO_READ ? TR__IO_EV_READ : TR__IO_EV_WRITE; }
 
-/* Cancelled: forget the waiter; the kernel's interest stays (see
- * tr__io_ready), so the registration the task leaves is the kernel's cache,
- * not a waiter. */
+/* Cancelled: forget the waiter (ctx is the direction, t->wait_fd the fd);
+ * the kernel's interest stays (see tr__io_ready in io.h), so the
+ * registration the task leaves is the kernel's cache, not a waiter. */
 static int io_abort(void *ctx, tr_task *t) {
-    io_wait *w = ctx;
+    int dir = (int)(intptr_t)ctx;
     tr__io *io = t->run->iox;
-    io->fds[w->fd].waiter[w->dir] = NULL;
-    io->waiting[w->dir]--;
+    t->wait_reason = NULL;
+    io->fds[t->wait_fd].waiter[dir] = NULL;
+    io->waiting[dir]--;
     return TR_ABORT_SUCCEEDED;
 }
 
-static int arm(tr__run *r, tr_task *t, int fd, int dir) {
+/* The first wait on an fd and direction, or an error: creates the run's I/O
+ * state and the fd's slot, then registers the interest with the kernel.
+ * Returns the slot, or NULL with the error in *rc. Out of line, so that the
+ * common path of wait_fd stays small. */
+static __attribute__((noinline)) tr__fd_slot *arm_slow(tr__run *r, int fd, int dir, int *rc) {
     tr__io *io = tr__io_get(r);
-    if (!io) return -ENOMEM;
-    tr__fd_slot *s = tr__io_slot(r, io, fd);
-    if (!s) return -ENOMEM;
-    if (s->waiter[dir]) return -EBUSY;
-    unsigned want = s->kernel | (dir == TR__IO_READ ? TR__IO_EV_READ : TR__IO_EV_WRITE);
-    if (want != s->kernel) {
-        int rc = tr__io_os_update(io, fd, s, want);
-        if (rc < 0) return rc;
+    tr__fd_slot *s = io ? tr__io_slot(r, io, fd) : NULL;
+    *rc = -ENOMEM;
+    if (!s) return NULL;
+    *rc = -EBUSY;
+    if (s->waiter[dir]) return NULL;
+    unsigned want = s->kernel | dir_event(dir);
+    *rc = want != s->kernel ? tr__io_os_update(io, fd, s, want) : 0;
+    return *rc < 0 ? NULL : s;
+}
+
+/* Makes t the waiter of fd (>= 0) in direction dir. The common case, a wait
+ * on an fd whose interest the kernel still holds, needs no system call. */
+static inline int arm(tr__run *r, tr_task *t, int fd, int dir) {
+    tr__io *io = r->iox;
+    tr__fd_slot *s;
+    if (TR__LIKELY(io && (size_t)fd < io->nfds && !io->fds[fd].waiter[dir] &&
+                   (io->fds[fd].kernel & dir_event(dir)))) {
+        s = &io->fds[fd];
+    } else {
+        int rc;
+        s = arm_slow(r, fd, dir, &rc);
+        if (!s) return rc;
+        io = r->iox;
     }
     s->waiter[dir] = t;
     io->waiting[dir]++;
@@ -172,12 +165,13 @@ static int wait_fd(const char *call, int fd, int dir) {
         int c = tr_checkpoint_if_cancelled();
         return c < 0 ? c : rc;
     }
-    io_wait w = {.fd = fd, .dir = dir};
     t->wait_reason = wait_reason[dir];
     t->wait_fd = fd;
-    rc = tr__park(r, t, io_abort, &w);
-    t->wait_reason = NULL;
-    return rc;
+    /* A tail call (whoever wakes the task clears wait_reason): no frame of
+     * ours is left to return through once the task runs again, which costs
+     * a mispredicted return each time here, as the kernel's system calls in
+     * between leave the return predictor cold. */
+    return tr__park(r, t, io_abort, (void *)(intptr_t)dir);
 }
 
 #undef tr_wait_readable
@@ -192,8 +186,8 @@ void tr__io_closing(tr__run *r, int fd) {
     tr__io *io = r->iox;
     if (fd < 0 || !io || (size_t)fd >= io->nfds) return;
     tr__fd_slot *s = &io->fds[fd];
-    wake_waiter(r, io, s, TR__IO_READ, -EBADF);
-    wake_waiter(r, io, s, TR__IO_WRITE, -EBADF);
+    (void)tr__io_wake_dir(r, io, s, TR__IO_READ, -EBADF);
+    (void)tr__io_wake_dir(r, io, s, TR__IO_WRITE, -EBADF);
     if (s->kernel) tr__io_os_forget(io, fd, s);
 }
 

@@ -20,14 +20,16 @@
 static _Atomic(tr__run *) owner;          /* the run that owns SIGINT/SIGQUIT */
 static _Atomic(_Atomic bool *) owner_idle; /* its io_idle, cleared by the handler */
 static _Atomic int owner_wake_fd = -1;    /* its wake-up fd, -1: none yet */
-static atomic_int sigint_seen;            /* SIGINT arrived, not yet acted on */
-static atomic_int sigquit_seen;           /* SIGQUIT arrived, not yet acted on */
+/* SIGINT / SIGQUIT arrived and not yet acted on (SEEN_* bits). One word so
+ * that the loop's check on every pass (tr__signals_check, io.h) is one load. */
+atomic_uint tr__signals_seen;
+enum { SEEN_INT = 1u, SEEN_QUIT = 2u };
 static struct sigaction old_int, old_quit; /* restored by tr__signals_stop */
 static bool have_int, have_quit;          /* which of them we replaced */
 
 static void on_run_signal(int sig) {
     int saved = errno;
-    atomic_store(sig == SIGINT ? &sigint_seen : &sigquit_seen, 1);
+    atomic_fetch_or(&tr__signals_seen, sig == SIGINT ? SEEN_INT : SEEN_QUIT);
     _Atomic bool *idle = atomic_load(&owner_idle);
     if (idle) atomic_store(idle, false);
     int fd = atomic_load(&owner_wake_fd);
@@ -50,8 +52,7 @@ void tr__signals_start(tr__run *r) {
     if (!want_int && !want_quit) return;
     tr__run *expected = NULL;
     if (!atomic_compare_exchange_strong(&owner, &expected, r)) return;
-    atomic_store(&sigint_seen, 0);
-    atomic_store(&sigquit_seen, 0);
+    atomic_store(&tr__signals_seen, 0);
     atomic_store(&owner_idle, &r->io_idle);
     have_int = want_int && take(SIGINT, &old_int);
     have_quit = want_quit && take(SIGQUIT, &old_quit);
@@ -76,18 +77,15 @@ void tr__signals_stop(tr__run *r) {
     r->sig_owner = false;
 }
 
-bool tr__signals_pending(const tr__run *r) {
-    return r->sig_owner && (atomic_load(&sigint_seen) || atomic_load(&sigquit_seen));
-}
+bool tr__signals_pending(const tr__run *r) { return r->sig_owner && atomic_load(&tr__signals_seen); }
 
-void tr__signals_check(tr__run *r) {
-    /* Plain loads first: this runs every loop pass, a signal almost never. */
-    if (atomic_load_explicit(&sigquit_seen, memory_order_relaxed) && atomic_exchange(&sigquit_seen, 0)) {
+void tr__signals_act(tr__run *r) {
+    unsigned seen = atomic_exchange(&tr__signals_seen, 0);
+    if (seen & SEEN_QUIT) {
         fprintf(stderr, "ctrio: SIGQUIT: task dump\n");
         tr__dump_tasks(r, stderr);
     }
-    if (atomic_load_explicit(&sigint_seen, memory_order_relaxed) && atomic_exchange(&sigint_seen, 0) &&
-        !r->interrupted) {
+    if ((seen & SEEN_INT) && !r->interrupted) {
         r->interrupted = true;
         tr__scope_cancel(r, &r->root.scope);
     }

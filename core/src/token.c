@@ -14,7 +14,9 @@
  * No lock on the loop's side: the loop publishes SLEEPING and then reads
  * `pending`; a writer bumps `pending` and then moves SLEEPING to WOKEN; both
  * sequentially consistent, so either the loop sees the work or the writer
- * sees the sleeper. */
+ * sees the sleeper. The loop's side is inline in io.h (tr__entries_sync);
+ * it skips the handshake until a token is handed out (a queue opened for
+ * signals only: their handler writes the fd itself). */
 #define _GNU_SOURCE
 #include "io.h"
 
@@ -34,13 +36,12 @@ typedef struct entry {
 
 typedef struct tr__entries tr__entries;
 struct tr__entries {
+    tr__entries_sync sync;    /* the handshake (io.h): must stay first */
     uint64_t id;              /* the tokens' id */
     tr__run *run;             /* valid while in the live list */
     entry *head;              /* FIFO of queued callbacks */
     entry **tail;
     size_t len;
-    _Atomic unsigned pending; /* nonzero: the loop must look (callbacks, signals) */
-    atomic_int sleep_state;   /* AWAKE, SLEEPING (blocked or about to) or WOKEN */
     int wake_rd;              /* read end, watched by the backend */
     int wake_wr;              /* write end (the same fd for an eventfd) */
     struct tr__entries *next; /* in the live list */
@@ -104,8 +105,6 @@ void tr__entries_wake_fd_write(int fd) {
     (void)n;
 }
 
-enum { AWAKE, SLEEPING, WOKEN };
-
 static tr__entries *find_locked(uint64_t id) {
     for (tr__entries *e = live; e; e = e->next)
         if (e->id == id) return e;
@@ -113,10 +112,10 @@ static tr__entries *find_locked(uint64_t id) {
 }
 
 static void wake_locked(tr__entries *e) {
-    atomic_fetch_add(&e->pending, 1);
+    atomic_fetch_add(&e->sync.pending, 1);
     atomic_store(&e->run->io_idle, false);
-    int sleeping = SLEEPING;
-    if (atomic_compare_exchange_strong(&e->sleep_state, &sleeping, WOKEN))
+    int sleeping = TR__SLEEPING;
+    if (atomic_compare_exchange_strong(&e->sync.sleep_state, &sleeping, TR__WOKEN))
         tr__entries_wake_fd_write(e->wake_wr);
 }
 
@@ -146,12 +145,11 @@ int tr_token_run_sync_soon(tr_token tok, void (*fn)(void *arg), void *arg) {
 tr_token tr_current_token(void) {
     tr__run *r = tr__need_run("tr_current_token");
     if (tr__entries_open(r) < 0) return (tr_token){0};
+    r->entries->sync.tokens = true;
     return (tr_token){r->entries->id};
 }
 
 /* ---- the loop's side ----------------------------------------------------- */
-
-bool tr__entries_pending(tr__run *r) { return atomic_load(&r->entries->pending) != 0; }
 
 size_t tr__entries_len(tr__run *r) {
     if (!r->entries) return 0;
@@ -160,16 +158,6 @@ size_t tr__entries_len(tr__run *r) {
     pthread_mutex_unlock(&mu);
     return n;
 }
-
-bool tr__entries_sleep(tr__run *r) {
-    tr__entries *e = r->entries;
-    atomic_store(&e->sleep_state, SLEEPING);
-    if (atomic_load(&e->pending) == 0) return true;
-    atomic_store(&e->sleep_state, AWAKE);
-    return false;
-}
-
-void tr__entries_awake(tr__run *r) { atomic_store(&r->entries->sleep_state, AWAKE); }
 
 void tr__entries_drain(tr__run *r) {
     tr__entries *e = r->entries;
@@ -199,7 +187,7 @@ static entry *take_all(tr__entries *e) {
  * queues itself cannot starve the tasks. */
 void tr__entries_run(tr__run *r) {
     tr__entries *e = r->entries;
-    atomic_store(&e->pending, 0);
+    atomic_store(&e->sync.pending, 0);
     entry *list = take_all(e);
     while (list) {
         entry *n = list;
