@@ -130,7 +130,7 @@ static tr_duration idle_timeout(tr__run *r, const tr__timer *next, enum idle_act
  * first blocking wait of such a run. Returns whether the loop may block. */
 static bool prepare_to_block(tr__run *r) {
     if (TR__UNLIKELY(r->sig_owner)) {
-        if (!r->entries && tr__entries_open(r) == 0) tr__signals_wake_fd(r);
+        if (!r->entries) (void)tr__entries_open(r); /* publishes the fd to the handler */
         /* A signal that came before the fd existed woke nobody: look now. */
         tr__signals_check(r);
         if (r->runq_len) return false;

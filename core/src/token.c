@@ -93,6 +93,9 @@ int tr__entries_open(tr__run *r) {
     live = e;
     pthread_mutex_unlock(&mu);
     r->entries = e;
+    /* Whoever opened it (a token, the first blocking wait), SIGINT's handler
+     * must know the fd, or a signal on another thread wakes nobody. */
+    tr__signals_wake_fd(r);
     return 0;
 }
 

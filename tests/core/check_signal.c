@@ -5,8 +5,10 @@
  * previous handler on close. */
 #define _GNU_SOURCE
 #include <check.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "ctrio.h"
 
@@ -33,6 +35,32 @@ START_TEST(test_sigint_cancels_and_returns_eintr) {
     struct sigaction sa;
     sigaction(SIGINT, NULL, &sa);
     ck_assert(sa.sa_handler == SIG_DFL);
+}
+END_TEST
+
+/* The SIGINT lands on another thread while the loop is blocked in the
+ * kernel, and a token was handed out before that first wait (which used to
+ * keep the handler from learning the loop's wake-up fd: the loop slept on). */
+static void *interrupter(void *arg) {
+    (void)arg;
+    nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
+    pthread_kill(pthread_self(), SIGINT);
+    return NULL;
+}
+
+static int blocked_main(void *arg) {
+    pthread_t *th = arg;
+    (void)tr_current_token();
+    ck_assert_int_eq(pthread_create(th, NULL, interrupter, NULL), 0);
+    return tr_sleep_forever();
+}
+
+START_TEST(test_sigint_on_another_thread_wakes_the_loop) {
+    signal(SIGINT, SIG_DFL);
+    pthread_t th;
+    int rc = tr_run(blocked_main, &th, &(tr_run_opts){.quiet = true});
+    pthread_join(th, NULL);
+    ck_assert_int_eq(rc, -EINTR);
 }
 END_TEST
 
@@ -139,6 +167,8 @@ static Suite *signal_suite(void) {
     tcase_add_test(tc, test_sigint_cancels_and_returns_eintr);
     tcase_add_test_raise_signal(tc, test_leave_sigint, SIGINT);
     tcase_add_test(tc, test_own_handler_kept);
+    tcase_add_test(tc, test_sigint_on_another_thread_wakes_the_loop);
+    tcase_set_timeout(tc, 10);
     suite_add_tcase(s, tc);
     tc = tcase_create("receiver");
     tcase_add_test(tc, test_receiver_order_and_restore);
