@@ -491,6 +491,35 @@ static inline __attribute__((always_inline)) void tr__switch_away(tr__run *r, tr
     if (r->exited) tr__reap(r);
 }
 
+/* Nothing else can run and the scheduler has nothing to do between batches
+ * (no deadline, no I/O to poll, no policy, no instrument): a yield would
+ * queue the task, start a batch of one and pick it again. */
+static inline bool tr__yield_is_noop(const tr__run *r) {
+    return r->batch_pos == r->batch_len && r->runq_len == 0 && tr__heap_empty(&r->heap) &&
+           atomic_load_explicit(&r->io_idle, memory_order_relaxed) && !r->policy &&
+           !r->instruments && !r->killed;
+}
+
+/* A schedule point that is never a cancel point: t (the current task) goes
+ * to the back of the run queue and the next runnable task runs. */
+static inline __attribute__((always_inline)) void tr__yield(tr__run *r, tr_task *t) {
+    tr__make_runnable(r, t);
+    tr__switch_away(r, t);
+}
+
+/* The same, for the schedule point of an operation that usually runs with
+ * nothing else runnable (an uncontended acquire): a lone task skips the
+ * queue, with the same outcome. The test costs a few instructions when
+ * other tasks are runnable, which is why checkpoints and channels (mostly
+ * used with a peer) do without it. */
+static inline __attribute__((always_inline)) void tr__yield_unless_alone(tr__run *r, tr_task *t) {
+    if (tr__yield_is_noop(r)) {
+        t->schedule_points++;
+        return;
+    }
+    tr__yield(r, t);
+}
+
 /* A cancel point: counts it, then answers whether t is cancelled. One test
  * on the fast path: while a cancel hook is installed every task's cache is
  * kept stale, so the slow path runs (and calls the hook) at each one. */

@@ -87,10 +87,7 @@ void tr_reschedule(tr_task *task, int value) {
 /* ---- public: checkpoints --------------------------------------------- */
 
 /* Inline: it is most of tr_checkpoint, the hottest entry point. */
-static inline __attribute__((always_inline)) void yield(tr_task *t) {
-    tr__make_runnable(t->run, t);
-    tr__switch_away(t->run, t);
-}
+static inline __attribute__((always_inline)) void yield(tr_task *t) { tr__yield(t->run, t); }
 
 #undef tr_checkpoint
 int tr_checkpoint(void) {

@@ -67,13 +67,10 @@ size_t tr__lot_wake(tr__lot *lot, size_t n, int value);
 
 /* ---- checkpoints --------------------------------------------------------- */
 
-/* A schedule point that is never a cancel point: t goes to the back of the
- * run queue and the next runnable task runs. */
-static inline void tr__sync_yield(tr_task *t) {
-    tr__run *r = t->run;
-    tr__make_runnable(r, t);
-    tr__switch_away(r, t);
-}
+/* A schedule point that is never a cancel point (tr__yield). */
+static inline void tr__sync_yield(tr_task *t) { tr__yield(t->run, t); }
+/* The schedule point of an acquire that did not have to wait. */
+static inline void tr__sync_yield_acquired(tr_task *t) { tr__yield_unless_alone(t->run, t); }
 
 /* checkpoint_if_cancelled for task t: -ECANCELED after a schedule point
  * when t is cancelled, else 0 at once. */

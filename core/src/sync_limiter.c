@@ -141,7 +141,7 @@ int tr_capacity_limiter_acquire_on_behalf_of(tr_capacity_limiter *lim, const voi
     int rc = tr__sync_cancel_point(t);
     if (rc) return rc;
     rc = try_take(l, borrower);
-    if (rc == 0) tr__sync_yield(t);
+    if (rc == 0) tr__sync_yield_acquired(t);
     if (rc != -EWOULDBLOCK) return rc;
     waiter w = {.borrower = borrower};
     return tr__lot_park(&l->lot, &w.node, t);

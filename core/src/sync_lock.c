@@ -25,7 +25,7 @@ int tr_lock_acquire(tr_lock *lock) {
     if (rc) return rc;
     rc = try_take(l, t);
     if (TR__LIKELY(rc == 0)) {
-        tr__sync_yield(t);
+        tr__sync_yield_acquired(t);
         return 0;
     }
     if (rc == -EDEADLK) return rc;

@@ -32,7 +32,7 @@ int tr_semaphore_acquire(tr_semaphore *semaphore) {
     int rc = tr__sync_cancel_point(t);
     if (rc) return rc;
     if (try_take(s) == 0) {
-        tr__sync_yield(t);
+        tr__sync_yield_acquired(t);
         return 0;
     }
     /* release hands us its unit directly: the value stays 0. */

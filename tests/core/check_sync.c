@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "ctrio.h"
+#include "ctrio/testing.h"
 #include "test_util.h"
 #include "vclock.h"
 
@@ -671,6 +672,23 @@ START_TEST(test_acquire_is_schedule_point) {
 }
 END_TEST
 
+/* Alone (nothing else runnable), an acquire skips the run queue but is
+ * still a checkpoint: a schedule point and a cancel point. */
+static int lone_acquire_main(void *arg) {
+    int kind = *(int *)arg;
+    int rc = -1;
+    lk_init(kind);
+    TR_ASSERT_CHECKPOINTS(rc = lk_acquire(kind));
+    ck_assert_int_eq(rc, 0);
+    return lk_release(kind);
+}
+
+START_TEST(test_lone_acquire_is_checkpoint) {
+    int kind = _i;
+    run_ok(lone_acquire_main, &kind);
+}
+END_TEST
+
 /* ---- A limiter with tokens still out when the run ends --------------------- */
 
 static int borrow_and_leave(void *arg) {
@@ -704,6 +722,7 @@ static Suite *sync_suite(void) {
     tc = tcase_create("fairness");
     tcase_add_loop_test(tc, test_fair_abcabc, K_LOCK, K_CONDITION + 1);
     tcase_add_loop_test(tc, test_acquire_is_schedule_point, K_LOCK, K_CONDITION + 1);
+    tcase_add_loop_test(tc, test_lone_acquire_is_checkpoint, K_LOCK, K_CONDITION + 1);
     suite_add_tcase(s, tc);
     tc = tcase_create("lock");
     tcase_add_test(tc, test_lock_handoff_and_errors);
