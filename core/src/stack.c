@@ -157,16 +157,16 @@ static bool populate_batch(int pidfd, const struct iovec *iov, size_t n) {
 }
 
 /* Faults in the top pages of regions [from, end), which share a 2 MiB block,
- * then writes them. Per region, in CPU time, on the shadow-paging VM we
- * benchmark on: a store to an untouched page ~14 us; MADV_POPULATE_WRITE then
- * the store ~11 us with one madvise per region, ~9 us with one call per
- * block. The store still traps into the hypervisor once, which maps these
- * pages one at a time (it prefetches only within the aligned 8-page group of
- * a faulting page, and tops are 64 KiB apart). Blocks, not whole slabs: populating a
- * slab's tops (4-5 new page tables) in one call made the hypervisor drop the
- * mappings of the slabs before it, so every task faulted again when it first
- * ran; three new page tables in one call did it, two did not (KVM's
- * write-flooding heuristic). */
+ * then writes their canaries and puts them on the free list. Per region, in
+ * CPU time, on the shadow-paging VM we benchmark on: a store to an untouched
+ * page ~14 us; MADV_POPULATE_WRITE then the store ~11 us with one madvise per
+ * region, ~9 us with one call per block. The store still traps into the
+ * hypervisor once, which maps these pages one at a time (it prefetches only
+ * within the aligned 8-page group of a faulting page, and tops are 64 KiB
+ * apart). Blocks, not whole slabs: populating a slab's tops (4-5 new page
+ * tables) in one call made the hypervisor drop the mappings of the slabs
+ * before it, so every task faulted again when it first ran; three new page
+ * tables in one call did it, two did not (KVM's write-flooding heuristic). */
 static void populate_block(tr__pool *p, tr__slab *s, int pidfd, size_t from, size_t end) {
     size_t ps = page_size();
     struct iovec iov[BLOCK_MAX];
