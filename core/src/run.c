@@ -176,7 +176,12 @@ static void wait_for_events(tr__run *r) {
         tr__idle_wake(r);
     } else {
         next = tr__heap_min(&r->heap);
-        if (next) r->clock->autojump(r->clock_ctx, next->deadline, deadline_cause(next));
+        if (!next) return;
+        r->clock->autojump(r->clock_ctx, next->deadline, deadline_cause(next));
+        /* Virtual time is at the deadline now: fire what is due in this
+         * pass rather than in a second one, unless the I/O side must be
+         * looked at first (fd waiters, callbacks from other threads). */
+        if (atomic_load_explicit(&r->io_idle, memory_order_relaxed)) fire_timers(r);
     }
 }
 
