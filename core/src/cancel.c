@@ -56,20 +56,17 @@ static bool chain_cancelled(const tr__scope *s) {
     return false;
 }
 
-bool tr__task_cancelled_slow(tr_task *t) {
-    tr__run *r = t->run;
-    t->cancel_cached = chain_cancelled(t->scope);
-    t->cancel_gen = r->cancel_gen;
-    return t->cancel_cached;
-}
-
 bool tr__cancel_point_slow(tr_task *t) {
     tr__run *r = t->run;
-    if (TR__LIKELY(!r->cancel_hook)) return tr__task_cancelled_slow(t);
-    r->cancel_hook(r->cancel_hook_ctx, t);
-    bool cancelled = tr__task_cancelled_slow(t);
-    t->cancel_gen = r->cancel_gen - 1; /* stale: the next cancel point comes here too */
-    return cancelled;
+    if (r->cancel_hook) r->cancel_hook(r->cancel_hook_ctx, t); /* may cancel */
+    if (t->cached_gen != r->cancel_gen) {
+        t->cancel_cached = chain_cancelled(t->scope);
+        t->cached_gen = r->cancel_gen;
+    }
+    /* With a hook, the fast path stays closed: the next cancel point comes
+     * here too (and walks no scopes unless a cancellation changed). */
+    t->cancel_gen = r->cancel_hook ? r->cancel_gen - 1 : r->cancel_gen;
+    return t->cancel_cached;
 }
 
 void tr__set_cancel_hook(tr__run *r, void (*fn)(void *ctx, tr_task *t), void *ctx) {

@@ -113,9 +113,6 @@ void tr__scope_init(tr__scope *s, tr_time deadline);
 void tr__scope_enter(tr_task *t, tr__scope *s);
 int tr__scope_exit(tr_task *t, tr__scope *s, int rc);
 void tr__scope_cancel(tr__run *r, tr__scope *s);
-bool tr__task_cancelled_slow(tr_task *t);
-/* Is the task cancelled? Cached until any cancellation changes. */
-static inline bool tr__task_cancelled(tr_task *t);
 /* The current task's schedule points and cancel points so far, for
  * checkpoint assertions (0 and 0 outside a task). */
 void tr__checkpoint_counts(uint64_t *schedule_points, uint64_t *cancel_points);
@@ -224,7 +221,7 @@ typedef struct tr__start {
 
 /* Field order is about cache lines: a run of 100,000 sleeping tasks visits
  * each one cold, so what every switch, park, wake and cancel point touches
- * sits in the first two 64-byte lines (the struct is 64-byte aligned), the
+ * sits in the first two 64-byte lines (tasks are placed 64-byte aligned), the
  * sleep timer in the third, and the rest (touched at spawn, exit and on slow
  * paths) after. */
 struct tr_task {
@@ -232,7 +229,8 @@ struct tr_task {
     tr__ctx ctx;               /* saved context: must stay first */
     tr__run *run;              /* the run it belongs to */
     uint64_t schedule_points;  /* times it offered a schedule point */
-    uint64_t cancel_gen;       /* run->cancel_gen when cancel_cached was computed */
+    uint64_t cancel_gen;       /* = run->cancel_gen: a cancel point may answer
+                                  cancel_cached at once (see tr__cancel_point) */
     /* ---- line 1: cancel points, parking and waking */
     uint64_t cancel_points;    /* times it checked for cancellation */
     const uint64_t *canary;    /* = stack.canary, beside the other hot fields */
@@ -244,7 +242,7 @@ struct tr_task {
     void *abort_ctx;           /* its argument */
     const char *wait_file;     /* call site of the current blocking call */
     int wait_line;
-    bool cancel_cached;        /* cached tr__task_cancelled result */
+    bool cancel_cached;        /* is it cancelled, as of cached_gen */
     bool system;               /* a system task */
     bool was_started;          /* tr_started was called */
     bool has_message;          /* message holds a tr_fail message (else: none) */
@@ -256,6 +254,7 @@ struct tr_task {
     tr__start *start;          /* set while being started by tr_start */
     tr__timer sleep_timer;     /* deadline of tr_sleep* */
     /* ---- cold: spawn, exit, slow paths */
+    uint64_t cached_gen;       /* run->cancel_gen when cancel_cached was computed */
     uint64_t id;               /* sequential per run; main is 1 */
     const char *name;          /* user's name, not copied */
     tr_task_fn fn;             /* body */
@@ -521,8 +520,10 @@ static inline __attribute__((always_inline)) void tr__yield_unless_alone(tr__run
 }
 
 /* A cancel point: counts it, then answers whether t is cancelled. One test
- * on the fast path: while a cancel hook is installed every task's cache is
- * kept stale, so the slow path runs (and calls the hook) at each one. */
+ * on the fast path: while a cancel hook is installed every task's
+ * cancel_gen is kept stale, so the slow path runs (and calls the hook) at
+ * each one; the answer itself stays cached (cached_gen) until a
+ * cancellation changes. */
 bool tr__cancel_point_slow(tr_task *t);
 static inline bool tr__cancel_point(tr_task *t) {
     t->cancel_points++;
@@ -532,11 +533,6 @@ static inline bool tr__cancel_point(tr_task *t) {
 /* Installs (fn non-NULL) or removes the run's cancel hook. */
 void tr__set_cancel_hook(tr__run *r, void (*fn)(void *ctx, tr_task *t), void *ctx);
 
-static inline bool tr__task_cancelled(tr_task *t) {
-    if (TR__LIKELY(t->cancel_gen == t->run->cancel_gen)) return t->cancel_cached;
-    return tr__task_cancelled_slow(t);
-}
-
 /* ---- inline list operations ------------------------------------------ */
 
 static inline void tr__scope_attach_task(tr__scope *s, tr_task *t) {
@@ -545,7 +541,7 @@ static inline void tr__scope_attach_task(tr__scope *s, tr_task *t) {
     t->scope_next = s->tasks;
     if (s->tasks) s->tasks->scope_prev = t;
     s->tasks = t;
-    t->cancel_gen = 0;
+    t->cancel_gen = t->cached_gen = 0; /* the run's generation starts at 1 */
 }
 
 static inline void tr__scope_detach_task(tr_task *t) {

@@ -131,8 +131,11 @@ static tr_duration idle_timeout(tr__run *r, const tr__timer *next, enum idle_act
 static bool prepare_to_block(tr__run *r) {
     if (TR__UNLIKELY(r->sig_owner)) {
         if (!r->entries) (void)tr__entries_open(r); /* publishes the fd to the handler */
-        /* A signal that came before the fd existed woke nobody: look now. */
-        tr__signals_check(r);
+        /* A signal that came before the fd existed woke nobody: look now,
+         * with a sequentially consistent load (the handler sets the flag,
+         * then reads the fd: one of the two sides must see the other's
+         * store, on every CPU). Once per blocking wait: no hot path. */
+        if (atomic_load(&tr__signals_seen)) tr__signals_act(r);
         if (r->runq_len) return false;
     }
     return !r->entries || tr__entries_sleep(r);
