@@ -108,6 +108,10 @@ void tr__scope_deliver(tr__run *r, tr__scope *root) {
  * tree cannot overflow a stack. */
 static void deliver_all(tr__run *r, tr__scope *s) {
     if (r->delivering) {
+        /* Once: an abort function may ask twice (a shield toggled off, on
+         * and off again), and a second push would link s to itself. */
+        if (s->queued) return;
+        s->queued = true;
         s->pending_next = r->pending;
         r->pending = s;
         return;
@@ -117,6 +121,7 @@ static void deliver_all(tr__run *r, tr__scope *s) {
     while (r->pending) {
         tr__scope *p = r->pending;
         r->pending = p->pending_next;
+        p->queued = false;
         if (p->entered) tr__scope_deliver(r, p);
     }
     r->delivering = false;

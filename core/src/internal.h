@@ -105,6 +105,7 @@ struct tr__scope {
     bool fail_mode;         /* fail_after/at: absorbed cancel -> -ETIMEDOUT */
     bool caught;            /* exit absorbed a cancellation */
     bool is_nursery;        /* the scope of a nursery */
+    bool queued;            /* in run->pending (at most once) */
 };
 _Static_assert(sizeof(tr__scope) <= sizeof(tr_cancel_scope), "tr_cancel_scope too small");
 #define TR__SCOPE_MAGIC 0x5c0be5u

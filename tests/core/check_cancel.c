@@ -839,6 +839,57 @@ START_TEST(test_passed_deadline_is_cancel_called_at_exit) {
 }
 END_TEST
 
+/* ---- An abort function that toggles a shield during a delivery ----------- */
+
+/* B's abort function runs while a cancellation is being delivered; it
+ * unshields A's scope, shields it again and unshields it once more. Each
+ * unshielding asks for a delivery to A's scope; the second must not queue
+ * the scope again (it used to link it to itself: the delivery never ended). */
+static tr_cancel_scope toggled;
+static int toggled_rc, toggler_rc;
+
+static int toggle_abort(void *ctx, tr_task *t) {
+    (void)ctx, (void)t;
+    tr_scope_set_shield(&toggled, false);
+    tr_scope_set_shield(&toggled, true);
+    tr_scope_set_shield(&toggled, false);
+    return TR_ABORT_SUCCEEDED;
+}
+
+static int shielded_sleeper(void *arg) {
+    (void)arg;
+    tr_scope_prepare(&toggled);
+    tr_scope_set_shield(&toggled, true);
+    tr_scope_enter_prepared(&toggled);
+    toggled_rc = tr_sleep_forever();
+    return tr_scope_exit(&toggled, toggled_rc);
+}
+
+static int toggler(void *arg) {
+    (void)arg;
+    toggler_rc = tr_wait_task_rescheduled(toggle_abort, NULL);
+    return toggler_rc;
+}
+
+static int toggle_main(void *arg) {
+    (void)arg;
+    tr_nursery n;
+    tr_nursery_open(&n);
+    ck_assert_int_eq(tr_start_soon(&n, shielded_sleeper, NULL), 0);
+    ck_assert_int_eq(tr_start_soon(&n, toggler, NULL), 0);
+    ck_assert_int_eq(tr_sleep(TR_SEC(1)), 0);
+    tr_nursery_cancel(&n);
+    return tr_nursery_join(&n, 0);
+}
+
+START_TEST(test_shield_toggled_in_abort_fn) {
+    toggled_rc = toggler_rc = 1;
+    run_expect(toggle_main, NULL, 0, TR_SEC(1));
+    ck_assert_int_eq(toggled_rc, -ECANCELED);
+    ck_assert_int_eq(toggler_rc, -ECANCELED);
+}
+END_TEST
+
 static Suite *cancel_suite(void) {
     Suite *s = suite_create("cancel");
     TCase *review = tcase_create("review");
@@ -876,6 +927,7 @@ static Suite *cancel_suite(void) {
     suite_add_tcase(s, tc);
 
     tc = tcase_create("shield");
+    tcase_add_test(tc, test_shield_toggled_in_abort_fn);
     tcase_set_timeout(tc, 10);
     tcase_add_test(tc, test_shield_lets_sleep_complete);
     tcase_add_test(tc, test_unshield_wakes_blocked_task);
