@@ -145,7 +145,7 @@ void tr__scope_init(tr__scope *s, tr_time deadline) {
     *s = (tr__scope){.magic = TR__SCOPE_MAGIC};
     s->timer.deadline = deadline;
     s->timer.kind = TR__TIMER_SCOPE;
-    s->timer.slot = TR__NOT_IN_HEAP;
+    s->timer.heap_index = TR__NOT_IN_HEAP;
 }
 
 void tr__scope_enter(tr_task *t, tr__scope *s) {
@@ -254,7 +254,7 @@ void tr_scope_set_deadline(tr_cancel_scope *cs, tr_time deadline) {
         tr__heap_remove(&r->heap, &s->timer);
     } else if (deadline <= tr__now(r)) {
         tr__scope_cancel(r, s);
-    } else if (s->timer.slot != TR__NOT_IN_HEAP) {
+    } else if (s->timer.heap_index != TR__NOT_IN_HEAP) {
         tr__heap_rekey(r, &s->timer, deadline);
     } else {
         tr__heap_insert(r, &s->timer, deadline);

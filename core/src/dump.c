@@ -26,7 +26,7 @@ static void dump_nursery(FILE *f, const tr__nursery *n, int depth) {
 static void dump_wait(FILE *f, const tr_task *t) {
     if (t->state != TR__BLOCKED) return;
     if (t->wait_reason) fprintf(f, " on %s %d", t->wait_reason, t->wait_fd);
-    else if (t->sleep_timer.slot != TR__NOT_IN_HEAP) fprintf(f, " in sleep");
+    else if (t->sleep_timer.heap_index != TR__NOT_IN_HEAP) fprintf(f, " in sleep");
     else if (!t->abort_fn) fprintf(f, " (uncancellable)");
     if (t->wait_file) fprintf(f, " at %s:%d", t->wait_file, t->wait_line);
 }
@@ -36,9 +36,9 @@ static void dump_wait(FILE *f, const tr_task *t) {
 static void dump_scopes(FILE *f, const tr_task *t, int depth) {
     for (const tr__scope *s = t->scope; s && s != t->home->parent; s = s->parent) {
         if (s->owner != t || s->is_nursery) continue;
-        if (!s->cancel_called && s->timer.slot == TR__NOT_IN_HEAP && !s->shield) continue;
+        if (!s->cancel_called && s->timer.heap_index == TR__NOT_IN_HEAP && !s->shield) continue;
         fprintf(f, "%*sscope", 2 * depth, "");
-        if (s->timer.slot != TR__NOT_IN_HEAP)
+        if (s->timer.heap_index != TR__NOT_IN_HEAP)
             fprintf(f, " deadline %lld ns", (long long)s->timer.deadline);
         if (s->shield) fprintf(f, " shielded");
         if (s->cancel_called) fprintf(f, " cancelled, not yet unwound");
@@ -50,7 +50,7 @@ static void dump_task(FILE *f, const tr_task *t, int depth) {
     fprintf(f, "%*stask '%s' (#%llu) %s", 2 * depth, "", t->name, (unsigned long long)t->id,
             state_name(t->state));
     dump_wait(f, t);
-    if (t->sleep_timer.slot != TR__NOT_IN_HEAP)
+    if (t->sleep_timer.heap_index != TR__NOT_IN_HEAP)
         fprintf(f, " until %lld ns", (long long)t->sleep_timer.deadline);
     fprintf(f, "\n");
     if (t->scope && t->home) dump_scopes(f, t, depth + 1);

@@ -40,7 +40,7 @@ enum { TR__TIMER_SLEEP = 1, TR__TIMER_SCOPE = 2 };
 typedef struct tr__timer {
     tr_time deadline;  /* when it fires */
     uint64_t seq;      /* tie-break between equal deadlines: insertion order */
-    size_t slot;       /* its slot in the heap, or one of the two markers below */
+    size_t heap_index; /* position in the heap, or one of the two markers below */
     int kind;          /* TR__TIMER_SLEEP or TR__TIMER_SCOPE */
     struct tr__timer *ovf_prev; /* links in the overflow list (TR__IN_OVERFLOW) */
     struct tr__timer *ovf_next;
@@ -48,25 +48,20 @@ typedef struct tr__timer {
 #define TR__NOT_IN_HEAP SIZE_MAX
 #define TR__IN_OVERFLOW (SIZE_MAX - 1)
 
-/* One place in the heap array. The key is copied in, and the position is
- * kept in the heap's own pos array (indexed by the timer's slot) rather than
- * in the timer: a sift touches only those two arrays and never the timers,
- * which live in task structs, one page apart (writing a position back into
- * each timer a sift moved cost a cache and TLB miss per level). */
+/* One slot of the heap: the key is copied in, so comparisons touch only the
+ * contiguous array and never the timers (which live on task stacks, one page
+ * each: dereferencing them made every level of a sift a TLB miss). */
 typedef struct tr__heap_entry {
     tr_time deadline;  /* copy of timer->deadline */
     uint64_t seq;      /* copy of timer->seq */
-    tr__timer *timer;  /* the timer */
-    size_t slot;       /* copy of timer->slot */
+    tr__timer *timer;  /* the timer, whose heap_index points back here */
 } tr__heap_entry;
 
 /* A binary min-heap of timers keyed by (deadline, seq). */
 typedef struct tr__heap {
     tr__heap_entry *items; /* the heap array */
-    size_t *pos;       /* slot -> index in items; for a free slot, the next free one */
     size_t len;        /* timers in the heap */
-    size_t cap;        /* allocated length of items and pos */
-    size_t free_slot;  /* first free slot (there is one whenever len < cap) */
+    size_t cap;        /* allocated length of items */
     uint64_t next_seq; /* next sequence number to hand out */
     tr__timer *overflow; /* timers that did not fit (the array could not grow) */
 } tr__heap;
@@ -77,6 +72,9 @@ void tr__heap_insert(tr__run *r, tr__timer *t, tr_time deadline);
 void tr__heap_remove(tr__heap *h, tr__timer *t);
 void tr__heap_rekey(tr__run *r, tr__timer *t, tr_time deadline);
 tr__timer *tr__heap_min(const tr__heap *h);
+/* Takes out and returns the earliest timer if its deadline is <= now (it
+ * reads the heap's copy of the key: the timer is touched only once due). */
+tr__timer *tr__heap_pop_due(tr__heap *h, tr_time now);
 static inline bool tr__heap_empty(const tr__heap *h) { return h->len == 0 && !h->overflow; }
 /* Grow the array to hold n timers (best effort, for hot paths to come). */
 void tr__heap_reserve(tr__run *r, size_t n);

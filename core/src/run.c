@@ -57,8 +57,7 @@ static bool fire_timers(tr__run *r) {
     tr_time now = tr__now(r);
     tr__timer *m;
     bool fired = false;
-    while ((m = tr__heap_min(&r->heap)) && m->deadline <= now) {
-        tr__heap_remove(&r->heap, m);
+    while ((m = tr__heap_pop_due(&r->heap, now))) {
         if (m->kind == TR__TIMER_SLEEP) tr__wake(r, TR__CONTAINER_OF(m, tr_task, sleep_timer), 0);
         else tr__scope_timer_fired(r, m);
         fired = true;

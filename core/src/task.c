@@ -64,7 +64,7 @@ tr_task *tr__task_new(tr__run *r, tr_task_fn fn, void *arg, const tr_spawn_opts 
     memset(&t->TR__TASK_ZERO_FIRST, 0,
            offsetof(tr_task, TR__TASK_ZERO_END) - offsetof(tr_task, TR__TASK_ZERO_FIRST));
     t->sleep_timer.kind = TR__TIMER_SLEEP;
-    t->sleep_timer.slot = TR__NOT_IN_HEAP;
+    t->sleep_timer.heap_index = TR__NOT_IN_HEAP;
     t->stack = st;
     t->canary = st.canary;
     r->live_tasks++;

@@ -1,11 +1,10 @@
 /* The run's deadlines: a binary min-heap keyed by (deadline, sequence
  * number), so equal deadlines fire in the order they were set and the order
- * never depends on addresses. Each timer holds a slot whose entry in pos
- * says where the timer is in the heap: removal and re-keying are O(log n),
- * and sifting never touches the timers themselves. */
+ * never depends on addresses. Each timer knows its index: removal and
+ * re-keying are O(log n). */
 #include "internal.h"
 
-static inline bool before(const tr__heap_entry *a, const tr__heap_entry *b) {
+static bool before(const tr__heap_entry *a, const tr__heap_entry *b) {
     return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
 }
 
@@ -13,34 +12,37 @@ static bool timer_before(const tr__timer *a, const tr__timer *b) {
     return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
 }
 
-static inline void place(tr__heap *h, size_t i, const tr__heap_entry *e) {
-    h->items[i] = *e;
-    h->pos[e->slot] = i;
+static void place(tr__heap *h, size_t i, tr__heap_entry e) {
+    h->items[i] = e;
+    e.timer->heap_index = i;
 }
 
-/* e fills the hole at i, moving up past the entries it comes before. */
-static void sift_up(tr__heap *h, size_t i, tr__heap_entry e) {
+static void sift_up(tr__heap *h, size_t i) {
+    tr__heap_entry e = h->items[i];
     while (i > 0) {
         size_t parent = (i - 1) / 2;
         if (!before(&e, &h->items[parent])) break;
-        place(h, i, &h->items[parent]);
+        place(h, i, h->items[parent]);
         i = parent;
     }
-    place(h, i, &e);
+    place(h, i, e);
 }
 
-/* e fills the hole at i, where nothing above comes after it. The hole first
- * sinks to a leaf along the smaller children (one comparison a level), then
- * e rises from there: e came from the bottom of the heap and usually belongs
- * near it, so this costs about half the comparisons of the classic sift. */
-static void sift_down(tr__heap *h, size_t i, tr__heap_entry e) {
-    size_t n = h->len, c;
-    while ((c = 2 * i + 1) < n) {
-        if (c + 1 < n && before(&h->items[c + 1], &h->items[c])) c++;
-        place(h, i, &h->items[c]);
+static void sift_down(tr__heap *h, size_t i) {
+    tr__heap_entry e = h->items[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= h->len) break;
+        if (c + 1 < h->len && before(&h->items[c + 1], &h->items[c])) c++;
+        if (!before(&h->items[c], &e)) break;
+        place(h, i, h->items[c]);
         i = c;
     }
-    sift_up(h, i, e);
+    place(h, i, e);
+}
+
+static tr__heap_entry entry_of(tr__timer *t) {
+    return (tr__heap_entry){.deadline = t->deadline, .seq = t->seq, .timer = t};
 }
 
 void tr__heap_reserve(tr__run *r, size_t n) {
@@ -48,21 +50,14 @@ void tr__heap_reserve(tr__run *r, size_t n) {
     if (n <= h->cap) return;
     size_t cap = h->cap ? h->cap : 64;
     while (cap < n) cap *= 2;
-    size_t *pos = tr__realloc(r, h->pos, cap * sizeof *pos);
-    if (!pos) return;
-    h->pos = pos;
     tr__heap_entry *items = tr__realloc(r, h->items, cap * sizeof *items);
-    if (!items) return; /* pos is larger than cap says: harmless */
+    if (!items) return;
     h->items = items;
-    for (size_t s = cap; s-- > h->cap;) {
-        pos[s] = h->free_slot;
-        h->free_slot = s;
-    }
     h->cap = cap;
 }
 
 static void overflow_push(tr__heap *h, tr__timer *t) {
-    t->slot = TR__IN_OVERFLOW;
+    t->heap_index = TR__IN_OVERFLOW;
     t->ovf_prev = NULL;
     t->ovf_next = h->overflow;
     if (h->overflow) h->overflow->ovf_prev = t;
@@ -73,7 +68,7 @@ static void overflow_unlink(tr__heap *h, tr__timer *t) {
     if (t->ovf_prev) t->ovf_prev->ovf_next = t->ovf_next;
     else h->overflow = t->ovf_next;
     if (t->ovf_next) t->ovf_next->ovf_prev = t->ovf_prev;
-    t->slot = TR__NOT_IN_HEAP;
+    t->heap_index = TR__NOT_IN_HEAP;
 }
 
 void tr__heap_insert(tr__run *r, tr__timer *t, tr_time deadline) {
@@ -85,11 +80,9 @@ void tr__heap_insert(tr__run *r, tr__timer *t, tr_time deadline) {
         overflow_push(h, t);
         return;
     }
-    size_t slot = h->free_slot;
-    h->free_slot = h->pos[slot];
-    t->slot = slot;
-    sift_up(h, h->len++, (tr__heap_entry){.deadline = deadline, .seq = t->seq, .timer = t,
-                                           .slot = slot});
+    h->items[h->len] = entry_of(t);
+    t->heap_index = h->len++;
+    sift_up(h, t->heap_index);
 }
 
 tr__timer *tr__heap_min(const tr__heap *h) {
@@ -99,40 +92,53 @@ tr__timer *tr__heap_min(const tr__heap *h) {
     return best;
 }
 
+tr__timer *tr__heap_pop_due(tr__heap *h, tr_time now) {
+    tr__timer *t;
+    if (TR__UNLIKELY(h->overflow)) {
+        t = tr__heap_min(h);
+        if (!t || t->deadline > now) return NULL;
+    } else {
+        if (!h->len || h->items[0].deadline > now) return NULL;
+        t = h->items[0].timer;
+    }
+    tr__heap_remove(h, t);
+    return t;
+}
+
 void tr__heap_remove(tr__heap *h, tr__timer *t) {
-    size_t slot = t->slot;
-    if (slot == TR__NOT_IN_HEAP) return;
-    if (slot == TR__IN_OVERFLOW) {
+    size_t i = t->heap_index;
+    if (i == TR__NOT_IN_HEAP) return;
+    if (i == TR__IN_OVERFLOW) {
         overflow_unlink(h, t);
         return;
     }
-    size_t i = h->pos[slot];
-    h->pos[slot] = h->free_slot;
-    h->free_slot = slot;
-    t->slot = TR__NOT_IN_HEAP;
+    t->heap_index = TR__NOT_IN_HEAP;
     tr__heap_entry last = h->items[--h->len];
     if (i == h->len) return;
-    if (i > 0 && before(&last, &h->items[(i - 1) / 2])) sift_up(h, i, last);
-    else sift_down(h, i, last);
+    place(h, i, last);
+    if (i > 0 && before(&last, &h->items[(i - 1) / 2]))
+        sift_up(h, i);
+    else
+        sift_down(h, i);
 }
 
 /* A timer already set gets a new deadline (and a new sequence number: it
  * now ties as if set last). */
 void tr__heap_rekey(tr__run *r, tr__timer *t, tr_time deadline) {
     tr__heap *h = &r->heap;
+    size_t i = t->heap_index;
     t->deadline = deadline;
     t->seq = h->next_seq++;
-    if (t->slot == TR__IN_OVERFLOW) return;
-    size_t i = h->pos[t->slot];
-    tr__heap_entry e = h->items[i];
-    e.deadline = deadline;
-    e.seq = t->seq;
-    if (i > 0 && before(&e, &h->items[(i - 1) / 2])) sift_up(h, i, e);
-    else sift_down(h, i, e);
+    if (i == TR__IN_OVERFLOW) return;
+    h->items[i].deadline = deadline;
+    h->items[i].seq = t->seq;
+    if (i > 0 && before(&h->items[i], &h->items[(i - 1) / 2]))
+        sift_up(h, i);
+    else
+        sift_down(h, i);
 }
 
 void tr__heap_free(tr__run *r) {
     tr__free(r, r->heap.items);
-    tr__free(r, r->heap.pos);
     r->heap = (tr__heap){0};
 }

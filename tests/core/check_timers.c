@@ -38,7 +38,7 @@ static void setup(tr__run *r, long allocs) {
     *r = (tr__run){.alloc = test_alloc};
     allocs_left = allocs;
     for (int i = 0; i < N; i++) {
-        timers[i] = (tr__timer){.slot = TR__NOT_IN_HEAP, .kind = TR__TIMER_SLEEP};
+        timers[i] = (tr__timer){.heap_index = TR__NOT_IN_HEAP, .kind = TR__TIMER_SLEEP};
         armed[i] = false;
     }
 }
@@ -67,7 +67,7 @@ static void random_op(tr__run *r) {
         armed[i] = true;
     } else if (op == 0) {
         tr__heap_remove(&r->heap, &timers[i]);
-        ck_assert_uint_eq(timers[i].slot, TR__NOT_IN_HEAP);
+        ck_assert_uint_eq(timers[i].heap_index, TR__NOT_IN_HEAP);
         armed[i] = false;
     } else {
         tr__heap_rekey(r, &timers[i], random_deadline());
@@ -133,7 +133,7 @@ END_TEST
  * overflow list: nothing is lost and the order still holds. */
 START_TEST(test_overflow_when_array_cannot_grow) {
     tr__run r;
-    setup(&r, 2); /* pos and items, 64 each: the rest overflows */
+    setup(&r, 1); /* one array of 64: the rest overflows */
     rng_state = 42;
     for (int step = 0; step < 20000; step++) random_op(&r);
     ck_assert_uint_eq(r.heap.cap, 64);
