@@ -159,23 +159,16 @@ static inline int take(end *e, void *out) {
     return c->open_send ? -EWOULDBLOCK : TR_EENDOFCHANNEL;
 }
 
-/* The current task, with the misuse check inlined. */
-static inline tr_task *need_task(const char *call) {
-    tr__run *r = tr__current_run;
-    if (TR__UNLIKELY(!r || !r->current)) return tr__need_task(call);
-    return r->current;
-}
-
 /* ---- public: send and receive -------------------------------------------- */
 
 #undef tr_channel_send
 int tr_channel_send(tr_send_channel *tx, const void *item) {
-    tr_task *t = need_task("tr_channel_send");
-    int rc = tr__sync_cancel_point(t);
+    tr_task *t = tr__need_task("tr_channel_send");
+    int rc = tr__checkpoint_if_cancelled(t);
     if (TR__UNLIKELY(rc)) return rc;
     rc = offer(&tx->e, item);
     if (TR__LIKELY(rc == 0)) {
-        tr__sync_yield(t);
+        tr__yield(t);
         return 0;
     }
     if (rc != -EWOULDBLOCK) return rc;
@@ -187,12 +180,12 @@ int tr_channel_send_nowait(tr_send_channel *tx, const void *item) { return offer
 
 #undef tr_channel_receive
 int tr_channel_receive(tr_receive_channel *rx, void *out) {
-    tr_task *t = need_task("tr_channel_receive");
-    int rc = tr__sync_cancel_point(t);
+    tr_task *t = tr__need_task("tr_channel_receive");
+    int rc = tr__checkpoint_if_cancelled(t);
     if (TR__UNLIKELY(rc)) return rc;
     rc = take(&rx->e, out);
     if (TR__LIKELY(rc == 0)) {
-        tr__sync_yield(t);
+        tr__yield(t);
         return 0;
     }
     if (rc != -EWOULDBLOCK) return rc;

@@ -448,10 +448,15 @@ static inline void tr__swap_queues(tr__run *r) {
 /* The next task of the batch. When the scheduler would have nothing to do
  * between batches (no deadline to check, no I/O to poll), the next batch
  * starts right here instead of through a switch to the scheduler. */
+/* Between two batches the scheduler would only look at deadlines and I/O:
+ * with neither, a batch may start (or a yield return) without it. */
+static inline bool tr__between_batches_idle(const tr__run *r) {
+    return tr__heap_empty(&r->heap) && atomic_load_explicit(&r->io_idle, memory_order_relaxed);
+}
+
 static inline tr_task *tr__next_in_batch(tr__run *r) {
     if (TR__LIKELY(r->batch_pos < r->batch_len)) return r->batch[r->batch_pos++];
-    if (r->runq_len && tr__heap_empty(&r->heap) &&
-        atomic_load_explicit(&r->io_idle, memory_order_relaxed)) {
+    if (r->runq_len && tr__between_batches_idle(r)) {
         /* tr__start_batch, inline when there is no policy to order it. */
         if (r->policy || TR__UNLIKELY(r->killed)) {
             tr__start_batch(r);
@@ -493,16 +498,15 @@ static inline __attribute__((always_inline)) void tr__switch_away(tr__run *r, tr
  * (no deadline, no I/O to poll, no policy, no instrument): a yield would
  * queue the task, start a batch of one and pick it again. */
 static inline bool tr__yield_is_noop(const tr__run *r) {
-    return r->batch_pos == r->batch_len && r->runq_len == 0 && tr__heap_empty(&r->heap) &&
-           atomic_load_explicit(&r->io_idle, memory_order_relaxed) && !r->policy &&
-           !r->instruments && !r->killed;
+    return r->batch_pos == r->batch_len && r->runq_len == 0 && tr__between_batches_idle(r) &&
+           !r->policy && !r->instruments && !r->killed;
 }
 
 /* A schedule point that is never a cancel point: t (the current task) goes
  * to the back of the run queue and the next runnable task runs. */
-static inline __attribute__((always_inline)) void tr__yield(tr__run *r, tr_task *t) {
-    tr__make_runnable(r, t);
-    tr__switch_away(r, t);
+static inline __attribute__((always_inline)) void tr__yield(tr_task *t) {
+    tr__make_runnable(t->run, t);
+    tr__switch_away(t->run, t);
 }
 
 /* The same, for the schedule point of an operation that usually runs with
@@ -510,12 +514,12 @@ static inline __attribute__((always_inline)) void tr__yield(tr__run *r, tr_task 
  * queue, with the same outcome. The test costs a few instructions when
  * other tasks are runnable, which is why checkpoints and channels (mostly
  * used with a peer) do without it. */
-static inline __attribute__((always_inline)) void tr__yield_unless_alone(tr__run *r, tr_task *t) {
-    if (tr__yield_is_noop(r)) {
+static inline __attribute__((always_inline)) void tr__yield_unless_alone(tr_task *t) {
+    if (tr__yield_is_noop(t->run)) {
         t->schedule_points++;
         return;
     }
-    tr__yield(r, t);
+    tr__yield(t);
 }
 
 /* A cancel point: counts it, then answers whether t is cancelled. One test
@@ -529,6 +533,21 @@ static inline bool tr__cancel_point(tr_task *t) {
     if (TR__LIKELY(t->cancel_gen == t->run->cancel_gen)) return t->cancel_cached;
     return tr__cancel_point_slow(t);
 }
+/* trio.lowlevel.checkpoint() for the current task t: a schedule point, then
+ * a cancel point. 0 or -ECANCELED. */
+static inline __attribute__((always_inline)) int tr__checkpoint(tr_task *t) {
+    tr__yield(t);
+    return tr__cancel_point(t) ? -ECANCELED : 0;
+}
+
+/* trio.lowlevel.checkpoint_if_cancelled() for the current task t:
+ * -ECANCELED after a schedule point when t is cancelled, else 0 at once. */
+static inline int tr__checkpoint_if_cancelled(tr_task *t) {
+    if (TR__LIKELY(!tr__cancel_point(t))) return 0;
+    tr__yield(t);
+    return -ECANCELED;
+}
+
 /* Installs (fn non-NULL) or removes the run's cancel hook. */
 void tr__set_cancel_hook(tr__run *r, void (*fn)(void *ctx, tr_task *t), void *ctx);
 

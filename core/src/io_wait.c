@@ -162,7 +162,7 @@ static int wait_fd(const char *call, int fd, int dir) {
     int rc = arm(r, t, fd, dir);
     if (rc < 0) {
         /* Still a checkpoint (Trio's rule), then the error. */
-        int c = tr_checkpoint_if_cancelled();
+        int c = tr__checkpoint_if_cancelled(t);
         return c < 0 ? c : rc;
     }
     t->wait_reason = wait_reason[dir];

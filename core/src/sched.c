@@ -86,27 +86,20 @@ void tr_reschedule(tr_task *task, int value) {
 
 /* ---- public: checkpoints --------------------------------------------- */
 
-/* Inline: it is most of tr_checkpoint, the hottest entry point. */
-static inline __attribute__((always_inline)) void yield(tr_task *t) { tr__yield(t->run, t); }
-
 #undef tr_checkpoint
 int tr_checkpoint(void) {
     tr_task *t = tr__need_task("tr_checkpoint");
-    yield(t);
-    return tr__cancel_point(t) ? -ECANCELED : 0;
+    return tr__checkpoint(t);
 }
 
 #undef tr_checkpoint_if_cancelled
 int tr_checkpoint_if_cancelled(void) {
-    tr_task *t = tr__need_task("tr_checkpoint_if_cancelled");
-    if (!tr__cancel_point(t)) return 0;
-    yield(t);
-    return -ECANCELED;
+    return tr__checkpoint_if_cancelled(tr__need_task("tr_checkpoint_if_cancelled"));
 }
 
 #undef tr_cancel_shielded_checkpoint
 int tr_cancel_shielded_checkpoint(void) {
-    yield(tr__need_task("tr_cancel_shielded_checkpoint"));
+    tr__yield(tr__need_task("tr_cancel_shielded_checkpoint"));
     return 0;
 }
 
@@ -127,8 +120,7 @@ static int forever_abort(void *ctx, tr_task *t) {
 static int sleep_until(tr_task *t, tr_time when) {
     tr__run *r = t->run;
     if (when <= tr__now(r)) {
-        yield(t);
-        return tr__cancel_point(t) ? -ECANCELED : 0;
+        return tr__checkpoint(t);
     }
     if (when == TR_INF) return tr__park(r, t, forever_abort, NULL); /* no deadline at all */
     if (TR__UNLIKELY(r->sleep_hook)) when = r->sleep_hook(r->sleep_hook_ctx, t, when);
@@ -144,8 +136,7 @@ int tr_sleep(tr_duration d) {
     tr_task *t = tr__need_task("tr_sleep");
     if (d < 0) return -EINVAL;
     if (d == 0) {
-        yield(t);
-        return tr__cancel_point(t) ? -ECANCELED : 0;
+        return tr__checkpoint(t);
     }
     return sleep_until(t, tr_time_add(tr__now(t->run), d));
 }

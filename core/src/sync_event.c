@@ -27,9 +27,7 @@ int tr_event_wait(tr_event *ev) {
     event *e = as_event(ev);
     tr_task *t = tr__need_task("tr_event_wait");
     if (e->flag) {
-        /* trio.lowlevel.checkpoint(): schedule point, then cancel point. */
-        tr__sync_yield(t);
-        return tr__cancel_point(t) ? -ECANCELED : 0;
+        return tr__checkpoint(t); /* trio.lowlevel.checkpoint() */
     }
     tr__lot_node n;
     return tr__lot_park(&e->lot, &n, t);

@@ -65,21 +65,6 @@ int tr__lot_park_shielded(tr__lot *lot, tr__lot_node *n, tr_task *t);
 /* Wake up to n of lot's oldest tasks with value; returns how many. */
 size_t tr__lot_wake(tr__lot *lot, size_t n, int value);
 
-/* ---- checkpoints --------------------------------------------------------- */
-
-/* A schedule point that is never a cancel point (tr__yield). */
-static inline void tr__sync_yield(tr_task *t) { tr__yield(t->run, t); }
-/* The schedule point of an acquire that did not have to wait. */
-static inline void tr__sync_yield_acquired(tr_task *t) { tr__yield_unless_alone(t->run, t); }
-
-/* checkpoint_if_cancelled for task t: -ECANCELED after a schedule point
- * when t is cancelled, else 0 at once. */
-static inline int tr__sync_cancel_point(tr_task *t) {
-    if (TR__LIKELY(!tr__cancel_point(t))) return 0;
-    tr__sync_yield(t);
-    return -ECANCELED;
-}
-
 /* ---- the lock, for the condition ------------------------------------------ */
 
 /* A lock's state; tr_lock is its caller-allocated storage. */

@@ -138,10 +138,10 @@ void tr_capacity_limiter_init(tr_capacity_limiter *l, size_t total_tokens) {
 int tr_capacity_limiter_acquire_on_behalf_of(tr_capacity_limiter *lim, const void *borrower) {
     limiter *l = as_lim(lim);
     tr_task *t = tr__need_task("tr_capacity_limiter_acquire");
-    int rc = tr__sync_cancel_point(t);
+    int rc = tr__checkpoint_if_cancelled(t);
     if (rc) return rc;
     rc = try_take(l, borrower);
-    if (rc == 0) tr__sync_yield_acquired(t);
+    if (rc == 0) tr__yield_unless_alone(t);
     if (rc != -EWOULDBLOCK) return rc;
     waiter w = {.borrower = borrower};
     return tr__lot_park(&l->lot, &w.node, t);

@@ -21,11 +21,11 @@ static inline int try_take(tr__lock *l, tr_task *t) {
 int tr_lock_acquire(tr_lock *lock) {
     tr__lock *l = tr__as_lock(lock);
     tr_task *t = tr__need_task("tr_lock_acquire");
-    int rc = tr__sync_cancel_point(t);
+    int rc = tr__checkpoint_if_cancelled(t);
     if (rc) return rc;
     rc = try_take(l, t);
     if (TR__LIKELY(rc == 0)) {
-        tr__sync_yield_acquired(t);
+        tr__yield_unless_alone(t);
         return 0;
     }
     if (rc == -EDEADLK) return rc;

@@ -29,10 +29,10 @@ static int try_take(sem *s) {
 int tr_semaphore_acquire(tr_semaphore *semaphore) {
     sem *s = as_sem(semaphore);
     tr_task *t = tr__need_task("tr_semaphore_acquire");
-    int rc = tr__sync_cancel_point(t);
+    int rc = tr__checkpoint_if_cancelled(t);
     if (rc) return rc;
     if (try_take(s) == 0) {
-        tr__sync_yield_acquired(t);
+        tr__yield_unless_alone(t);
         return 0;
     }
     /* release hands us its unit directly: the value stays 0. */

@@ -4,12 +4,17 @@
  * re-keying are O(log n). */
 #include "internal.h"
 
+/* The heap's order: earlier deadline first, then the one set first. */
+static bool key_before(tr_time da, uint64_t sa, tr_time db, uint64_t sb) {
+    return da < db || (da == db && sa < sb);
+}
+
 static bool before(const tr__heap_entry *a, const tr__heap_entry *b) {
-    return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
+    return key_before(a->deadline, a->seq, b->deadline, b->seq);
 }
 
 static bool timer_before(const tr__timer *a, const tr__timer *b) {
-    return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
+    return key_before(a->deadline, a->seq, b->deadline, b->seq);
 }
 
 static void place(tr__heap *h, size_t i, tr__heap_entry e) {
