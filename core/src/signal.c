@@ -213,18 +213,18 @@ static int pop(struct tr__sigrx *rx) {
 #undef tr_signal_receive
 int tr_signal_receive(tr_signal_receiver *prx, int *signum) {
     struct tr__sigrx *rx = (struct tr__sigrx *)prx;
-    tr__need_task("tr_signal_receive");
+    tr_task *t = tr__need_task("tr_signal_receive");
     for (;;) {
         collect(rx);
         if (rx->npending) {
-            int rc = tr_checkpoint_if_cancelled();
+            int rc = tr__checkpoint_if_cancelled(t);
             if (rc < 0) return rc;
             *signum = pop(rx);
             /* The schedule point comes last: rx may be closed meanwhile. */
-            (void)tr_cancel_shielded_checkpoint();
+            tr__yield(t);
             return 0;
         }
-        int rc = tr_wait_readable(rx->rd);
+        int rc = (tr_wait_readable)(rx->rd); /* keeps the caller's call site */
         if (rc < 0) return rc; /* -EBADF: closed (rx is gone), or -ECANCELED */
     }
 }

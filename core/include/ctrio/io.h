@@ -32,7 +32,9 @@ extern "C" {
  * Returns 0; -ECANCELED (nothing is left registered for this task);
  * -EBUSY when another task already waits for fd to be readable; -EBADF when
  * tr_notify_closing(fd) was called while waiting, or fd is not a valid
- * descriptor; -EINVAL for fd < 0; -ENOMEM. Task only. */
+ * descriptor; -EINVAL for fd < 0, or for an fd the epoll backend cannot
+ * watch (a regular file or a directory: epoll_ctl's EPERM; the poll backend
+ * reports such an fd ready at once); -ENOMEM. Task only. */
 TR_API TR_NODISCARD int tr_wait_readable(int fd);
 #define tr_wait_readable(fd) (TR__SITE(), tr_wait_readable(fd))
 
