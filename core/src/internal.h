@@ -76,8 +76,6 @@ tr__timer *tr__heap_min(const tr__heap *h);
  * reads the heap's copy of the key: the timer is touched only once due). */
 tr__timer *tr__heap_pop_due(tr__heap *h, tr_time now);
 static inline bool tr__heap_empty(const tr__heap *h) { return h->len == 0 && !h->overflow; }
-/* Grow the array to hold n timers (best effort, for hot paths to come). */
-void tr__heap_reserve(tr__run *r, size_t n);
 void tr__heap_free(tr__run *r);
 
 /* ---- cancel scopes --------------------------------------------------- */

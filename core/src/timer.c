@@ -50,7 +50,8 @@ static tr__heap_entry entry_of(tr__timer *t) {
     return (tr__heap_entry){.deadline = t->deadline, .seq = t->seq, .timer = t};
 }
 
-void tr__heap_reserve(tr__run *r, size_t n) {
+/* Grows the array to hold n timers (best effort: on failure it stays). */
+static void heap_reserve(tr__run *r, size_t n) {
     tr__heap *h = &r->heap;
     if (n <= h->cap) return;
     size_t cap = h->cap ? h->cap : 64;
@@ -80,7 +81,7 @@ void tr__heap_insert(tr__run *r, tr__timer *t, tr_time deadline) {
     tr__heap *h = &r->heap;
     t->deadline = deadline;
     t->seq = h->next_seq++;
-    if (h->len == h->cap) tr__heap_reserve(r, h->len + 1);
+    if (h->len == h->cap) heap_reserve(r, h->len + 1);
     if (h->len == h->cap) {
         overflow_push(h, t);
         return;
