@@ -7,8 +7,13 @@
 #include <check.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ctrio.h"
 
@@ -41,25 +46,49 @@ END_TEST
 /* The SIGINT lands on another thread while the loop is blocked in the
  * kernel, and a token was handed out before that first wait (which used to
  * keep the handler from learning the loop's wake-up fd: the loop slept on). */
+typedef struct interrupt {
+    pthread_t thread;
+    pid_t loop_tid; /* the thread running tr_run */
+} interrupt;
+
+/* Whether thread tid of this process is asleep in the kernel ('S' in
+ * /proc): the loop's only sleep here is its I/O wait. */
+static bool asleep(pid_t tid) {
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+    FILE *f = fopen(path, "r");
+    if (!f) return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')'); /* "pid (comm) S ..." */
+    return paren && paren[1] == ' ' && paren[2] == 'S';
+}
+
 static void *interrupter(void *arg) {
-    (void)arg;
-    nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
+    const interrupt *in = arg;
+    /* Wait (up to 10 s) until the loop is blocked, rather than guess how
+     * long it takes to get there: on a loaded machine a guess would let the
+     * signal arrive first and test another path. */
+    for (int i = 0; i < 10000 && !asleep(in->loop_tid); i++)
+        nanosleep(&(struct timespec){.tv_nsec = 1000 * 1000}, NULL);
     pthread_kill(pthread_self(), SIGINT);
     return NULL;
 }
 
 static int blocked_main(void *arg) {
-    pthread_t *th = arg;
+    interrupt *in = arg;
+    in->loop_tid = (pid_t)syscall(SYS_gettid);
     (void)tr_current_token();
-    ck_assert_int_eq(pthread_create(th, NULL, interrupter, NULL), 0);
+    ck_assert_int_eq(pthread_create(&in->thread, NULL, interrupter, in), 0);
     return tr_sleep_forever();
 }
 
 START_TEST(test_sigint_on_another_thread_wakes_the_loop) {
     signal(SIGINT, SIG_DFL);
-    pthread_t th;
-    int rc = tr_run(blocked_main, &th, &(tr_run_opts){.quiet = true});
-    pthread_join(th, NULL);
+    interrupt in;
+    int rc = tr_run(blocked_main, &in, &(tr_run_opts){.quiet = true});
+    pthread_join(in.thread, NULL);
     ck_assert_int_eq(rc, -EINTR);
 }
 END_TEST
