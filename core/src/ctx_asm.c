@@ -1,5 +1,7 @@
-/* The assembly context switch (arch/<cpu>/switch.S): only callee-saved
- * registers and the floating-point control words are saved, on the stack. */
+/* The assembly context switch's C side: reading the FP control words, and
+ * (aarch64) preparing a fresh context for arch/aarch64/switch.S, which
+ * saves the callee-saved registers and FPCR on the stack. On x86-64 the
+ * switch is inline assembly in ctx.h. */
 #include "ctx.h"
 #include "track.h"
 
@@ -35,9 +37,11 @@ void tr__ctx_make(tr__ctx *c, char *lo, size_t size, void (*entry)(void *), void
     sp[11] = (uint64_t)(uintptr_t)tr__ctx_start;
     sp[20] = fpenv;
     c->sp = sp;
+#if TR__CTX_TRACKED
     c->fake_stack = NULL;
     c->stack_lo = lo;
     c->stack_size = size;
+#endif
 }
 #else
 #error "CTRIO_CONTEXT=asm supports x86-64 and aarch64 only; use CTRIO_CONTEXT=ucontext"

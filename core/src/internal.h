@@ -228,9 +228,9 @@ struct tr_task {
     uint64_t schedule_points;  /* times it offered a schedule point */
     uint64_t cancel_gen;       /* = run->cancel_gen: a cancel point may answer
                                   cancel_cached at once (see tr__cancel_point) */
+    const uint64_t *canary;    /* = stack.canary, beside the other hot fields */
     /* ---- line 1: cancel points, parking and waking */
     uint64_t cancel_points;    /* times it checked for cancellation */
-    const uint64_t *canary;    /* = stack.canary, beside the other hot fields */
     int state;                 /* enum tr__task_state */
     int wake_value;            /* what tr_wait_task_rescheduled returns */
     /* Every field from abort_fn up to sleep_timer starts as zero: spawning
@@ -257,6 +257,7 @@ struct tr_task {
     tr_task_fn fn;             /* body */
     void *arg;                 /* its argument */
     tr__stack stack;           /* where it runs */
+    unsigned valgrind_stack_id; /* valgrind's id for the stack, 0 if none */
     int rc;                    /* fn's result once done */
     /* Set by tr__task_launch, which always follows tr__task_new (stack
      * regions are reused: nothing here may be left unwritten). */
@@ -274,7 +275,7 @@ struct tr_task {
 };
 #define TR__TASK_ZERO_FIRST abort_fn
 #define TR__TASK_ZERO_END sleep_timer
-#if !defined(CTRIO_CONTEXT_UCONTEXT) /* (a ucontext_t alone spans many lines) */
+#if !TR__CTX_TRACKED /* (a ucontext_t alone spans many lines) */
 _Static_assert(offsetof(struct tr_task, cancel_points) == 64, "line 0 overflows");
 _Static_assert(offsetof(struct tr_task, has_message) < 128, "line 1 overflows");
 #endif
@@ -489,7 +490,11 @@ static inline __attribute__((always_inline)) void tr__switch_away(tr__run *r, tr
     } else {
         tr__ctx_switch(&cur->ctx, &r->sched_ctx);
     }
-    if (r->exited) tr__reap(r);
+    /* cur->run, not r: only rbp survives the switch in a register (ctx.h),
+     * and cur is there already; keeping r too would spill it to the stack
+     * and reload it on the way in. */
+    tr__run *back = cur->run;
+    if (back->exited) tr__reap(back);
 }
 
 /* Nothing else can run and the scheduler has nothing to do between batches

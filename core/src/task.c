@@ -35,7 +35,7 @@ static tr_task *carve(tr__run *r, const tr__stack *st, const tr_spawn_opts *o, v
         memcpy(below, o->copy, o->copy_size);
         *copy_out = below;
     }
-    t->ctx.valgrind_id = r->track_stacks ? TR__TRACK_STACK_REGISTER(st->lo, below) : 0;
+    t->valgrind_stack_id = r->track_stacks ? TR__TRACK_STACK_REGISTER(st->lo, below) : 0;
     tr__ctx_make(&t->ctx, st->lo, (size_t)(below - st->lo), task_entry, t, r->fpenv);
     return t;
 }
@@ -90,7 +90,7 @@ void tr__task_launch(tr__run *r, tr_task *t, tr__nursery *n, tr__scope *home) {
 
 void tr__task_free(tr__run *r, tr_task *t) {
     tr__stack st = t->stack;
-    if (t->ctx.valgrind_id) TR__TRACK_STACK_DEREGISTER(t->ctx.valgrind_id);
+    if (t->valgrind_stack_id) TR__TRACK_STACK_DEREGISTER(t->valgrind_stack_id);
     TR__TRACK_STACK_UNPOISON(st.lo, st.size);
     tr__stack_put(&st);
     r->live_tasks--;
