@@ -536,6 +536,24 @@ static inline bool tr__cancel_point(tr_task *t) {
     if (TR__LIKELY(t->cancel_gen == t->run->cancel_gen)) return t->cancel_cached;
     return tr__cancel_point_slow(t);
 }
+/* Block the current task t until tr__wake (returns its value); fn(ctx) is
+ * how cancellation aborts the wait. Inline where the blocking operation is
+ * hot: a task resumes where it parked, and every called frame between the
+ * switch and the user's code is one more return the return-stack predictor
+ * gets wrong (the stack of return addresses it holds is the other task's).
+ * tr__park is the same, out of line. */
+static inline __attribute__((always_inline)) int tr__park_inline(tr__run *r, tr_task *t,
+                                                                 tr_abort_fn fn, void *ctx) {
+    t->abort_fn = fn;
+    t->abort_ctx = ctx;
+    t->state = TR__BLOCKED;
+    t->wait_file = tr__site_file;
+    t->wait_line = tr__site_line;
+    if (tr__cancel_point(t)) tr__try_abort(r, t);
+    tr__switch_away(r, t);
+    return t->wake_value;
+}
+
 /* trio.lowlevel.checkpoint() for the current task t: a schedule point, then
  * a cancel point. 0 or -ECANCELED. */
 static inline __attribute__((always_inline)) int tr__checkpoint(tr_task *t) {

@@ -10,7 +10,7 @@ static const tr__lot *as_clot(const tr_parking_lot *lot) {
 
 /* Cancellation reached a parked task: take it out of the lot it is in now
  * (a repark may have moved it since it parked). */
-static int lot_abort(void *ctx, tr_task *t) {
+int tr__lot_abort(void *ctx, tr_task *t) {
     (void)t;
     tr__lot_unlink(ctx);
     return TR_ABORT_SUCCEEDED;
@@ -21,12 +21,6 @@ static int lot_refuse_abort(void *ctx, tr_task *t) {
     (void)ctx;
     (void)t;
     return TR_ABORT_FAILED;
-}
-
-int tr__lot_park(tr__lot *lot, tr__lot_node *n, tr_task *t) {
-    n->task = t;
-    tr__lot_push(lot, n);
-    return tr__park(t->run, t, lot_abort, n);
 }
 
 int tr__lot_park_shielded(tr__lot *lot, tr__lot_node *n, tr_task *t) {

@@ -58,14 +58,7 @@ void tr__try_abort(tr__run *r, tr_task *t) {
 }
 
 int tr__park(tr__run *r, tr_task *t, tr_abort_fn fn, void *ctx) {
-    t->abort_fn = fn;
-    t->abort_ctx = ctx;
-    t->state = TR__BLOCKED;
-    t->wait_file = tr__site_file;
-    t->wait_line = tr__site_line;
-    if (tr__cancel_point(t)) tr__try_abort(r, t);
-    tr__switch_away(r, t);
-    return t->wake_value;
+    return tr__park_inline(r, t, fn, ctx);
 }
 
 tr_time tr__now(tr__run *r) { return r->clock->now(r->clock_ctx); }

@@ -53,10 +53,18 @@ static inline tr__lot_node *tr__lot_pop(tr__lot *lot) {
     return n;
 }
 
+/* A parked task's abort function: takes its node (ctx) out of its lot. */
+int tr__lot_abort(void *ctx, tr_task *t);
+
 /* Park task t (the current task) in lot with node n (on t's stack) until a
  * wake; a cancellation takes n out of whatever lot it is in by then.
- * Returns the wake value, or -ECANCELED. */
-int tr__lot_park(tr__lot *lot, tr__lot_node *n, tr_task *t);
+ * Returns the wake value, or -ECANCELED. Inline: see tr__park_inline. */
+static inline __attribute__((always_inline)) int tr__lot_park(tr__lot *lot, tr__lot_node *n,
+                                                              tr_task *t) {
+    n->task = t;
+    tr__lot_push(lot, n);
+    return tr__park_inline(t->run, t, tr__lot_abort, n);
+}
 
 /* As tr__lot_park, but cancellation cannot reach the task: it waits until
  * woken (Condition.wait's shielded re-acquire). */
