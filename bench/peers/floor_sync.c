@@ -16,9 +16,11 @@
  * FIFO run queue; the floating-point control words (MXCSR, x87 CW) saved at
  * every switch and loaded when they differ; Trio's rule that a send or a
  * receive that succeeds at once is still a schedule point (the task yields),
- * so a round trip is four switches and a streamed item two; send and receive
- * are functions that the tasks call from their own loops, as a program
- * would. The switch is an indirect jump, as in ctrio (ctx.h says why).
+ * so a round trip is four switches and a streamed item two. The switch is
+ * an indirect jump inlined into the task's own loop, as ctrio's fast paths
+ * are (ctrio/hop.h says why); build with -DFLOOR_OUT_OF_LINE for send and
+ * receive as called functions that switch inside, where every switch costs
+ * a mispredicted return.
  *
  * What it leaves out: cancellation and every check for it, task states,
  * counters, nurseries, errors, closing, clones, more than one waiter per
@@ -163,7 +165,13 @@ typedef struct chan {
     task *sender, *receiver; /* the one blocked on each side, if any */
 } chan;
 
-__attribute__((noinline)) static void send(chan *c, uint64_t v) {
+#ifdef FLOOR_OUT_OF_LINE
+#define OP __attribute__((noinline)) static
+#else
+#define OP static inline __attribute__((always_inline))
+#endif
+
+OP void send(chan *c, uint64_t v) {
     task *r = c->receiver;
     if (r) { /* hand it over */
         c->receiver = NULL;
@@ -180,7 +188,7 @@ __attribute__((noinline)) static void send(chan *c, uint64_t v) {
     }
 }
 
-__attribute__((noinline)) static uint64_t receive(chan *c) {
+OP uint64_t receive(chan *c) {
     task *s = c->sender;
     uint64_t v;
     if (s) { /* the oldest item, and the sender's item takes its slot */

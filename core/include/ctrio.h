@@ -238,10 +238,16 @@ TR_API extern TR__THREAD_LOCAL const char *tr__site_file TR__TLS_MODEL;
 TR_API extern TR__THREAD_LOCAL int tr__site_line TR__TLS_MODEL;
 #define TR__SITE() (tr__site_file = __FILE__, tr__site_line = __LINE__)
 
+#include "ctrio/hop.h"
+
 /* A schedule point and cancel point: = trio.sleep(0). Returns 0 or
  * -ECANCELED. */
 TR_API TR_NODISCARD int tr_checkpoint(void);
+#if defined(TR__HOP_INLINE)
+#define tr_checkpoint() (TR__SITE(), tr__checkpoint_inline())
+#else
 #define tr_checkpoint() (TR__SITE(), tr_checkpoint())
+#endif
 
 /* Returns -ECANCELED (after a schedule point) if the task is cancelled,
  * otherwise 0 immediately without a schedule point. */

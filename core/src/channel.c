@@ -52,6 +52,8 @@ typedef struct waiter {
     void *item;              /* sender: its item; receiver: where to store one */
 } waiter;
 
+_Static_assert(sizeof(waiter) <= sizeof(((tr__hop *)0)->space), "a waiter must fit in a hop");
+
 /* Bounded buffers up to this size are allocated when the channel opens. */
 #define PREALLOC_MAX_BYTES ((size_t)64 * 1024)
 /* First allocation of a growing buffer, in items. */
@@ -178,6 +180,28 @@ int tr_channel_send(tr_send_channel *tx, const void *item) {
 
 int tr_channel_send_nowait(tr_send_channel *tx, const void *item) { return offer(&tx->e, item); }
 
+/* tr_channel_send up to the switch, which the caller's inline code makes
+ * (ctrio/hop.h); a blocked sender's waiter lives in the caller's hop. */
+int tr__channel_send_begin(tr_send_channel *tx, const void *item, tr__hop *h) {
+#if TR__HOP_BY_CALLER
+    tr_task *t = tr__need_task("tr_channel_send");
+    int rc = tr__checkpoint_if_cancelled(t);
+    if (TR__UNLIKELY(rc)) return rc;
+    rc = offer(&tx->e, item);
+    if (TR__LIKELY(rc == 0)) {
+        tr__make_runnable(t->run, t);
+        return tr__hop_plan(t->run, t, h, TR__HOP_RETURN_0);
+    }
+    if (rc != -EWOULDBLOCK) return rc;
+    waiter *w = (waiter *)(void *)h->space;
+    *w = (waiter){.handle = &tx->e, .item = (void *)(uintptr_t)item};
+    return tr__lot_park_hop(&tx->e.chan->senders, &w->node, t, h);
+#else
+    (void)h;
+    return (tr_channel_send)(tx, item);
+#endif
+}
+
 #undef tr_channel_receive
 int tr_channel_receive(tr_receive_channel *rx, void *out) {
     tr_task *t = tr__need_task("tr_channel_receive");
@@ -194,6 +218,27 @@ int tr_channel_receive(tr_receive_channel *rx, void *out) {
 }
 
 int tr_channel_receive_nowait(tr_receive_channel *rx, void *out) { return take(&rx->e, out); }
+
+/* tr_channel_receive up to the switch (see tr__channel_send_begin). */
+int tr__channel_receive_begin(tr_receive_channel *rx, void *out, tr__hop *h) {
+#if TR__HOP_BY_CALLER
+    tr_task *t = tr__need_task("tr_channel_receive");
+    int rc = tr__checkpoint_if_cancelled(t);
+    if (TR__UNLIKELY(rc)) return rc;
+    rc = take(&rx->e, out);
+    if (TR__LIKELY(rc == 0)) {
+        tr__make_runnable(t->run, t);
+        return tr__hop_plan(t->run, t, h, TR__HOP_RETURN_0);
+    }
+    if (rc != -EWOULDBLOCK) return rc;
+    waiter *w = (waiter *)(void *)h->space;
+    *w = (waiter){.handle = &rx->e, .item = out};
+    return tr__lot_park_hop(&rx->e.chan->receivers, &w->node, t, h);
+#else
+    (void)h;
+    return (tr_channel_receive)(rx, out);
+#endif
+}
 
 /* ---- public: open, clone, close --------------------------------------------- */
 

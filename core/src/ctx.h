@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ctrio.h"
 #include "track.h"
 
 #if defined(CTRIO_CONTEXT_UCONTEXT)
@@ -86,71 +87,23 @@ void tr__ctx_make(tr__ctx *c, char *lo, size_t size, void (*entry)(void *), void
 #if defined(CTRIO_CONTEXT_UCONTEXT)
 void tr__ctx_switch(tr__ctx *from, tr__ctx *to);
 #elif defined(__x86_64__)
-/* x86-64: the switch is inline assembly with no call and no ret. The
- * return-stack predictor holds one stack of return addresses for the whole
- * thread; a switch through a called function returns into a frame of
- * another task, and every such return mispredicts (two per switch when the
- * tasks block in different functions: measured +9.6 ns per switch). Here
- * the leaving task records where to resume (label 1) and the switch is an
- * indirect jump, which the branch predictor learns by history.
- *
- * Every general-purpose and vector register but rsp and rbp is declared
- * clobbered, so the compiler saves what it needs around the switch (the
- * callee-saved ones in the enclosing function's prologue, as for any
- * call); rsp, rbp and the resume address are stored in the context. The
- * FP control words (MXCSR, x87 CW) are saved on every switch and loaded
- * only when the resumed context's differ: loading them is the slow part,
- * and they rarely differ. No push: the red zone below rsp stays intact. */
-#if defined(__CET__) && (__CET__ & 1)
-#define TR__CTX_LANDING "endbr64\n\t"
-#else
-#define TR__CTX_LANDING ""
-#endif
-#if defined(__AVX512F__)
-#define TR__CTX_CLOBBER_AVX512                                                          \
-    , "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", \
-        "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "k0", "k1", "k2", \
-        "k3", "k4", "k5", "k6", "k7"
-#else
-#define TR__CTX_CLOBBER_AVX512
-#endif
+/* x86-64: the switch is inline assembly with no call and no ret
+ * (tr__hop_switch in <ctrio/hop.h>, shared with the callers' inlined fast
+ * paths). The return-stack predictor holds one stack of return addresses
+ * for the whole thread; a switch through a called function returns into a
+ * frame of another task, and every such return mispredicts (two per switch
+ * when the tasks block in different functions: measured +9.6 ns per
+ * switch). */
+_Static_assert(offsetof(tr__ctx, sp) == 0 && offsetof(tr__ctx, pc) == 8 &&
+                   offsetof(tr__ctx, bp) == 16 && offsetof(tr__ctx, mxcsr) == 24 &&
+                   offsetof(tr__ctx, fpcw) == 28,
+               "tr__hop_switch (ctrio/hop.h) reads the context at these offsets");
 static inline __attribute__((always_inline)) void tr__ctx_switch(tr__ctx *from, tr__ctx *to) {
     tr__ctx dead;
 #if TR__CTX_TRACKED
     TR__TRACK_SWITCH_START(from ? &from->fake_stack : NULL, to->stack_lo, to->stack_size);
 #endif
-    tr__ctx *f = from ? from : &dead;
-    tr__ctx *t = to;
-    __asm__ volatile("stmxcsr %c[mx](%%rdi)\n\t"
-                     "fnstcw %c[cw](%%rdi)\n\t"
-                     "leaq 1f(%%rip), %%rax\n\t"
-                     "movq %%rsp, %c[sp](%%rdi)\n\t"
-                     "movq %%rax, %c[pc](%%rdi)\n\t"
-                     "movq %%rbp, %c[bp](%%rdi)\n\t"
-                     "movq %c[sp](%%rsi), %%rsp\n\t"
-                     "movq %c[bp](%%rsi), %%rbp\n\t"
-                     "movl %c[mx](%%rsi), %%ecx\n\t"
-                     "movzwl %c[cw](%%rsi), %%edx\n\t"
-                     "cmpl %c[mx](%%rdi), %%ecx\n\t"
-                     "jne 2f\n\t"
-                     "cmpw %c[cw](%%rdi), %%dx\n\t"
-                     "jne 2f\n\t"
-                     "jmp *%c[pc](%%rsi)\n"
-                     "2:\n\t"
-                     "ldmxcsr %c[mx](%%rsi)\n\t"
-                     "fldcw %c[cw](%%rsi)\n\t"
-                     "jmp *%c[pc](%%rsi)\n"
-                     "1:\n\t" TR__CTX_LANDING
-                     : "+D"(f), "+S"(t)
-                     : [sp] "i"(offsetof(tr__ctx, sp)), [pc] "i"(offsetof(tr__ctx, pc)),
-                       [bp] "i"(offsetof(tr__ctx, bp)), [mx] "i"(offsetof(tr__ctx, mxcsr)),
-                       [cw] "i"(offsetof(tr__ctx, fpcw))
-                     : "rax", "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
-                       "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
-                       "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
-                       "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)",
-                       "mm0", "mm1", "mm2", "mm3", "mm4", "mm5", "mm6", "mm7", "memory",
-                       "cc" TR__CTX_CLOBBER_AVX512);
+    tr__hop_switch(from ? from : &dead, to);
 #if TR__CTX_TRACKED
     if (from) TR__TRACK_SWITCH_FINISH(from->fake_stack, NULL, NULL);
 #endif

@@ -472,29 +472,39 @@ static inline tr_task *tr__next_in_batch(tr__run *r) {
     return NULL;
 }
 
-/* cur has been queued or blocked: run the next task; returns when cur runs
- * again. */
-static inline __attribute__((always_inline)) void tr__switch_away(tr__run *r, tr_task *cur) {
+/* cur has been queued or blocked: choose the next task and make it current.
+ * Returns the context to switch to, or NULL when cur itself runs on. */
+static inline __attribute__((always_inline)) tr__ctx *tr__switch_plan(tr__run *r, tr_task *cur) {
     cur->schedule_points++;
     tr_task *next = tr__next_in_batch(r);
     if (TR__UNLIKELY(r->instruments)) tr__instrument_switch(r, cur, next);
     r->current = next;
     if (next == cur) {
         cur->state = TR__RUNNING;
-        return;
+        return NULL;
     }
     tr__check_canary(cur);
-    if (next) {
-        next->state = TR__RUNNING;
-        tr__ctx_switch(&cur->ctx, &next->ctx);
-    } else {
-        tr__ctx_switch(&cur->ctx, &r->sched_ctx);
-    }
-    /* cur->run, not r: only rbp survives the switch in a register (ctx.h),
-     * and cur is there already; keeping r too would spill it to the stack
-     * and reload it on the way in. */
+    if (!next) return &r->sched_ctx;
+    next->state = TR__RUNNING;
+    return &next->ctx;
+}
+
+/* Back in cur after a switch: free the task that exited meanwhile. cur->run,
+ * not a run pointer kept from before: only rbp survives the switch in a
+ * register (ctx.h), and cur is there already; keeping r too would spill it
+ * to the stack and reload it on the way in. */
+static inline __attribute__((always_inline)) void tr__switched_back(tr_task *cur) {
     tr__run *back = cur->run;
     if (back->exited) tr__reap(back);
+}
+
+/* cur has been queued or blocked: run the next task; returns when cur runs
+ * again. */
+static inline __attribute__((always_inline)) void tr__switch_away(tr__run *r, tr_task *cur) {
+    tr__ctx *to = tr__switch_plan(r, cur);
+    if (!to) return;
+    tr__ctx_switch(&cur->ctx, to);
+    tr__switched_back(cur);
 }
 
 /* Nothing else can run and the scheduler has nothing to do between batches
@@ -542,16 +552,54 @@ static inline bool tr__cancel_point(tr_task *t) {
  * switch and the user's code is one more return the return-stack predictor
  * gets wrong (the stack of return addresses it holds is the other task's).
  * tr__park is the same, out of line. */
-static inline __attribute__((always_inline)) int tr__park_inline(tr__run *r, tr_task *t,
-                                                                 tr_abort_fn fn, void *ctx) {
+static inline __attribute__((always_inline)) void tr__park_prepare(tr__run *r, tr_task *t,
+                                                                   tr_abort_fn fn, void *ctx) {
     t->abort_fn = fn;
     t->abort_ctx = ctx;
     t->state = TR__BLOCKED;
     t->wait_file = tr__site_file;
     t->wait_line = tr__site_line;
     if (tr__cancel_point(t)) tr__try_abort(r, t);
+}
+static inline __attribute__((always_inline)) int tr__park_inline(tr__run *r, tr_task *t,
+                                                                 tr_abort_fn fn, void *ctx) {
+    tr__park_prepare(r, t, fn, ctx);
     tr__switch_away(r, t);
     return t->wake_value;
+}
+
+/* Whether a caller's inline fast path may switch (ctrio/hop.h). Where it
+ * cannot (contexts announced to ASan, the ucontext back-end, other CPUs),
+ * a begin call does the whole call itself and never asks for a switch. */
+#if TR__CTX_TRACKED || !defined(__x86_64__) || !defined(TR__HOP_SWITCH_AVAILABLE)
+#define TR__HOP_BY_CALLER 0
+#else
+#define TR__HOP_BY_CALLER 1
+#endif
+_Static_assert(offsetof(struct tr_task, ctx) == 0, "tr__hop_end finds the task from its context");
+
+/* The library's halves of the callers' inline fast paths (ctrio/hop.h):
+ * what tr__hop_end computes once the caller is back. */
+enum tr__hop_kind {
+    TR__HOP_RETURN_0,     /* 0 */
+    TR__HOP_WAKE_VALUE,   /* the value it was woken with */
+    TR__HOP_CANCEL_POINT, /* 0, or -ECANCELED when cancelled by now */
+};
+/* After the caller's own work for a blocking call (t queued or parked):
+ * TR__HOP_SWITCH with *h filled for the caller's switch, or result when t
+ * runs on without one. */
+static inline __attribute__((always_inline)) int tr__hop_plan(tr__run *r, tr_task *t,
+                                                              tr__hop *h, int kind) {
+    tr__ctx *to = tr__switch_plan(r, t);
+    if (!to) {
+        return kind == TR__HOP_RETURN_0     ? 0
+               : kind == TR__HOP_WAKE_VALUE ? t->wake_value
+                                            : (tr__cancel_point(t) ? -ECANCELED : 0);
+    }
+    h->from = &t->ctx;
+    h->to = to;
+    h->kind = kind;
+    return TR__HOP_SWITCH;
 }
 
 /* trio.lowlevel.checkpoint() for the current task t: a schedule point, then

@@ -85,6 +85,28 @@ int tr_checkpoint(void) {
     return tr__checkpoint(t);
 }
 
+/* The library's halves of the inline fast paths (ctrio/hop.h). */
+int tr__checkpoint_begin(tr__hop *h) {
+    tr_task *t = tr__need_task("tr_checkpoint");
+#if TR__HOP_BY_CALLER
+    tr__make_runnable(t->run, t);
+    return tr__hop_plan(t->run, t, h, TR__HOP_CANCEL_POINT);
+#else
+    (void)h;
+    return tr__checkpoint(t);
+#endif
+}
+
+int tr__hop_end(tr__hop *h) {
+    tr_task *t = (tr_task *)h->from; /* (its context is its first member) */
+    tr__switched_back(t);
+    switch (h->kind) {
+    case TR__HOP_RETURN_0: return 0;
+    case TR__HOP_WAKE_VALUE: return t->wake_value;
+    default: return tr__cancel_point(t) ? -ECANCELED : 0;
+    }
+}
+
 #undef tr_checkpoint_if_cancelled
 int tr_checkpoint_if_cancelled(void) {
     return tr__checkpoint_if_cancelled(tr__need_task("tr_checkpoint_if_cancelled"));

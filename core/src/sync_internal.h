@@ -66,6 +66,16 @@ static inline __attribute__((always_inline)) int tr__lot_park(tr__lot *lot, tr__
     return tr__park_inline(t->run, t, tr__lot_abort, n);
 }
 
+/* tr__lot_park up to the switch, for a begin call (ctrio/hop.h): the
+ * caller switches, and tr__hop_end returns the wake value. */
+static inline __attribute__((always_inline)) int tr__lot_park_hop(tr__lot *lot, tr__lot_node *n,
+                                                                  tr_task *t, tr__hop *h) {
+    n->task = t;
+    tr__lot_push(lot, n);
+    tr__park_prepare(t->run, t, tr__lot_abort, n);
+    return tr__hop_plan(t->run, t, h, TR__HOP_WAKE_VALUE);
+}
+
 /* As tr__lot_park, but cancellation cannot reach the task: it waits until
  * woken (Condition.wait's shielded re-acquire). */
 int tr__lot_park_shielded(tr__lot *lot, tr__lot_node *n, tr_task *t);

@@ -689,6 +689,94 @@ START_TEST(test_unclosed_channel_freed_at_run_end) {
 }
 END_TEST
 
+/* ---- the inline fast path and the functions ------------------------------ */
+
+/* The macros tr_channel_send/receive and tr_checkpoint switch in the
+ * caller's own code where they can (ctrio/hop.h); the functions of the same
+ * names, called through pointers, switch inside the library. Both kinds of
+ * task hand items to each other, park for each other and are cancelled
+ * while parked. */
+typedef struct mixed {
+    tr_send_channel *ping_tx, *pong_tx;
+    tr_receive_channel *ping_rx, *pong_rx;
+    int sum_a, sum_b; /* what each side received */
+} mixed;
+
+static int (*send_fn)(tr_send_channel *, const void *) = tr_channel_send;
+static int (*receive_fn)(tr_receive_channel *, void *) = tr_channel_receive;
+static int (*checkpoint_fn)(void) = tr_checkpoint;
+
+static int inline_side(void *arg) {
+    mixed *m = arg;
+    for (int i = 1; i <= 100; i++) {
+        int v;
+        ck_assert_int_eq(tr_channel_send(m->ping_tx, &i), 0);
+        ck_assert_int_eq(tr_channel_receive(m->pong_rx, &v), 0);
+        ck_assert_int_eq(v, -i);
+        m->sum_a += v;
+        ck_assert_int_eq(tr_checkpoint(), 0);
+    }
+    return 0;
+}
+
+static int function_side(void *arg) {
+    mixed *m = arg;
+    for (int i = 1; i <= 100; i++) {
+        int v;
+        ck_assert_int_eq(receive_fn(m->ping_rx, &v), 0);
+        ck_assert_int_eq(v, i);
+        m->sum_b += v;
+        v = -v;
+        ck_assert_int_eq(send_fn(m->pong_tx, &v), 0);
+        ck_assert_int_eq(checkpoint_fn(), 0);
+    }
+    return 0;
+}
+
+/* Parks in the inline receive until cancelled. */
+static int parked_inline(void *arg) {
+    int v = 0;
+    int rc = tr_channel_receive((tr_receive_channel *)arg, &v);
+    tr_test_log("inline receive %s v %d", rc == -ECANCELED ? "cancelled" : tr_strerror(rc), v);
+    return rc == -ECANCELED ? 0 : -1;
+}
+
+static int mixed_main(void *arg) {
+    mixed *m = arg;
+    ck_assert_int_eq(tr_open_memory_channel(&m->ping_tx, &m->ping_rx, 0, sizeof(int)), 0);
+    ck_assert_int_eq(tr_open_memory_channel(&m->pong_tx, &m->pong_rx, 0, sizeof(int)), 0);
+    tr_nursery n;
+    tr_nursery_open(&n);
+    spawn(&n, inline_side, m, "inline");
+    spawn(&n, function_side, m, "function");
+    ck_assert_int_eq(tr_nursery_join(&n, 0), 0);
+
+    tr_nursery_open(&n);
+    spawn(&n, parked_inline, m->ping_rx, "parked");
+    settle();
+    ck_assert_uint_eq(stats_of(m->ping_tx).tasks_waiting_receive, 1);
+    tr_nursery_cancel(&n);
+    ck_assert_int_eq(tr_nursery_join(&n, 0), 0);
+    ck_assert_uint_eq(stats_of(m->ping_tx).tasks_waiting_receive, 0);
+    int v = 5;
+    ck_assert_int_eq(tr_channel_send_nowait(m->ping_tx, &v), -EWOULDBLOCK);
+    tr_channel_close(m->ping_tx);
+    tr_channel_close(m->ping_rx);
+    tr_channel_close(m->pong_tx);
+    tr_channel_close(m->pong_rx);
+    return 0;
+}
+
+START_TEST(test_inline_and_function_calls_mix) {
+    mixed m = {0};
+    tr_test_log_reset();
+    run_ok(mixed_main, &m);
+    ck_assert_int_eq(m.sum_b, 5050);
+    ck_assert_int_eq(m.sum_a, -5050);
+    ck_assert_str_eq(tr_test_log_str(), "inline receive cancelled v 0\n");
+}
+END_TEST
+
 static Suite *channel_suite(void) {
     Suite *s = suite_create("channel");
     TCase *tc = tcase_create("seed");
@@ -703,6 +791,7 @@ static Suite *channel_suite(void) {
     tcase_add_test(tc, test_handoff_and_fifo);
     tcase_add_test(tc, test_freed_slot_to_oldest_sender);
     tcase_add_test(tc, test_send_receive_are_schedule_points);
+    tcase_add_test(tc, test_inline_and_function_calls_mix);
     suite_add_tcase(s, tc);
     tc = tcase_create("abandoned");
     tcase_add_test(tc, test_unclosed_channel_freed_at_run_end);

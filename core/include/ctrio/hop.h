@@ -1,0 +1,121 @@
+/* Private to ctrio (every name here starts with tr__): the context switch of
+ * the hottest blocking calls, inline in the caller's code.
+ *
+ * Included by <ctrio.h>; do not include it on its own or call anything here.
+ *
+ * Why. A task that blocks inside a library function resumes inside it, and
+ * that function's return goes to the task's own caller, while the CPU's
+ * return predictor holds the addresses of the task that switched away: one
+ * mispredicted return per switch, the largest cost of a channel round trip
+ * (bench/README.md, floor_sync). So tr_checkpoint, tr_channel_send and
+ * tr_channel_receive run in three steps: the library does the work up to the
+ * switch (tr__*_begin) and returns, predicted; the caller's inlined code
+ * switches, so that the resumed task goes on in its own caller; the library
+ * finishes (tr__hop_end). The functions of the same names stay available
+ * out of line (for function pointers, and for builds without this path).
+ *
+ * When. x86-64 with GCC or clang, not under AddressSanitizer (a switch must
+ * be announced to ASan, and only the library does that); define
+ * CTRIO_NO_INLINE_SWITCH to turn it off. A library built with ASan or the
+ * ucontext back-end finishes every call itself: the begin call then never
+ * asks for a switch. The context layout is fixed here and checked by the
+ * library: a program must be built against the headers of the library it
+ * links. */
+#ifndef CTRIO_HOP_H
+#define CTRIO_HOP_H
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* Saves the current context in from and resumes to (both a context: rsp,
+ * resume address, rbp, MXCSR, x87 CW at offsets 0, 8, 16, 24, 28). The
+ * leaving side stores where to resume (label 1) and jumps: no call and no
+ * ret, so the return predictor stays in step. Every register but rsp and
+ * rbp is a clobber: the compiler keeps what it needs across, as around a
+ * call. The FP control words are saved every time and loaded only when they
+ * differ (loading them is slow, and they rarely differ). No push: the red
+ * zone below rsp stays intact. The stores come first: reading MXCSR back
+ * right after stmxcsr would wait for it. */
+#if defined(__CET__) && (__CET__ & 1)
+#define TR__HOP_LANDING "endbr64\n\t"
+#else
+#define TR__HOP_LANDING ""
+#endif
+#if defined(__AVX512F__)
+#define TR__HOP_CLOBBER_AVX512                                                          \
+    , "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", \
+        "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "k0", "k1", "k2", \
+        "k3", "k4", "k5", "k6", "k7"
+#else
+#define TR__HOP_CLOBBER_AVX512
+#endif
+static inline __attribute__((always_inline)) void tr__hop_switch(void *from, void *to) {
+    __asm__ volatile("stmxcsr 24(%%rdi)\n\t"
+                     "fnstcw 28(%%rdi)\n\t"
+                     "leaq 1f(%%rip), %%rax\n\t"
+                     "movq %%rsp, 0(%%rdi)\n\t"
+                     "movq %%rax, 8(%%rdi)\n\t"
+                     "movq %%rbp, 16(%%rdi)\n\t"
+                     "movq 0(%%rsi), %%rsp\n\t"
+                     "movq 16(%%rsi), %%rbp\n\t"
+                     "movl 24(%%rsi), %%ecx\n\t"
+                     "movzwl 28(%%rsi), %%edx\n\t"
+                     "cmpl 24(%%rdi), %%ecx\n\t"
+                     "jne 2f\n\t"
+                     "cmpw 28(%%rdi), %%dx\n\t"
+                     "jne 2f\n\t"
+                     "jmp *8(%%rsi)\n"
+                     "2:\n\t"
+                     "ldmxcsr 24(%%rsi)\n\t"
+                     "fldcw 28(%%rsi)\n\t"
+                     "jmp *8(%%rsi)\n"
+                     "1:\n\t" TR__HOP_LANDING
+                     : "+D"(from), "+S"(to)
+                     :
+                     : "rax", "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
+                       "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
+                       "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
+                       "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)",
+                       "mm0", "mm1", "mm2", "mm3", "mm4", "mm5", "mm6", "mm7", "memory",
+                       "cc" TR__HOP_CLOBBER_AVX512);
+}
+#define TR__HOP_SWITCH_AVAILABLE 1
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TR__HOP_CALLER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TR__HOP_CALLER_ASAN 1
+#endif
+#endif
+
+/* A blocking call between its begin and its end, in the caller's frame. */
+typedef struct tr__hop {
+    void *from;     /* the caller's context */
+    void *to;       /* the context to resume */
+    int kind;       /* what tr__hop_end returns */
+    void *space[7]; /* the caller's place in a queue while it waits */
+} tr__hop;
+
+/* What a begin call returns when the caller must switch (no call's result). */
+#define TR__HOP_SWITCH (-0x7f000001)
+
+/* The library's halves. A begin call returns the call's result, or
+ * TR__HOP_SWITCH after filling *h; then the caller switches, and once
+ * resumed, tr__hop_end(h) returns the result. */
+TR_API int tr__checkpoint_begin(tr__hop *h);
+TR_API int tr__hop_end(tr__hop *h);
+
+#if defined(TR__HOP_SWITCH_AVAILABLE) && !defined(TR__HOP_CALLER_ASAN) && \
+    !defined(CTRIO_NO_INLINE_SWITCH)
+#define TR__HOP_INLINE 1
+
+static inline __attribute__((always_inline)) TR_NODISCARD int tr__checkpoint_inline(void) {
+    tr__hop h;
+    int rc = tr__checkpoint_begin(&h);
+    if (__builtin_expect(rc != TR__HOP_SWITCH, 0)) return rc;
+    tr__hop_switch(h.from, h.to);
+    return tr__hop_end(&h);
+}
+#endif
+
+#endif
