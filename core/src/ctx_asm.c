@@ -1,7 +1,7 @@
 /* The assembly context switch's C side: reading the FP control words, and
  * (aarch64) preparing a fresh context for arch/aarch64/switch.S, which
  * saves the callee-saved registers and FPCR on the stack. On x86-64 the
- * switch is inline assembly in ctx.h. */
+ * switch is inline assembly (tr__hop_switch in ctrio/hop.h). */
 #include "ctx.h"
 #include "track.h"
 

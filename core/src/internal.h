@@ -276,7 +276,7 @@ struct tr_task {
 #define TR__TASK_ZERO_FIRST abort_fn
 #define TR__TASK_ZERO_END sleep_timer
 #if !TR__CTX_TRACKED /* (a ucontext_t alone spans many lines) */
-_Static_assert(offsetof(struct tr_task, cancel_points) == 64, "line 0 overflows");
+_Static_assert(offsetof(struct tr_task, canary) + sizeof(void *) <= 64, "line 0 overflows");
 _Static_assert(offsetof(struct tr_task, has_message) < 128, "line 1 overflows");
 #endif
 

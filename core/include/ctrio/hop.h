@@ -32,8 +32,8 @@
  * rbp is a clobber: the compiler keeps what it needs across, as around a
  * call. The FP control words are saved every time and loaded only when they
  * differ (loading them is slow, and they rarely differ). No push: the red
- * zone below rsp stays intact. The stores come first: reading MXCSR back
- * right after stmxcsr would wait for it. */
+ * zone below rsp stays intact. The control words are stored first, so that
+ * reading them back for the comparison comes as late as it can. */
 #if defined(__CET__) && (__CET__ & 1)
 #define TR__HOP_LANDING "endbr64\n\t"
 #else

@@ -1,5 +1,6 @@
 /* x86-64 System V: the first instruction of a fresh context. The switch
- * itself is inline assembly in ctx.h (no call and no ret: see there why).
+ * itself is inline assembly, tr__hop_switch in core/include/ctrio/hop.h (no
+ * call and no ret: see there why).
  *
  * tr__ctx_make leaves rsp = top - 16 pointing at [entry, arg], 16-byte
  * aligned, as the call below requires. entry never returns. */
