@@ -163,27 +163,10 @@ static inline int take(end *e, void *out) {
 
 /* ---- public: send and receive -------------------------------------------- */
 
-#undef tr_channel_send
-int tr_channel_send(tr_send_channel *tx, const void *item) {
-    tr_task *t = tr__need_task("tr_channel_send");
-    int rc = tr__checkpoint_if_cancelled(t);
-    if (TR__UNLIKELY(rc)) return rc;
-    rc = offer(&tx->e, item);
-    if (TR__LIKELY(rc == 0)) {
-        tr__yield(t);
-        return 0;
-    }
-    if (rc != -EWOULDBLOCK) return rc;
-    waiter w = {.handle = &tx->e, .item = (void *)(uintptr_t)item};
-    return tr__lot_park(&tx->e.chan->senders, &w.node, t);
-}
-
-int tr_channel_send_nowait(tr_send_channel *tx, const void *item) { return offer(&tx->e, item); }
-
-/* tr_channel_send up to the switch, which the caller's inline code makes
- * (ctrio/hop.h); a blocked sender's waiter lives in the caller's hop. */
-int tr__channel_send_begin(tr_send_channel *tx, const void *item, tr__hop *h) {
-#if TR__HOP_BY_CALLER
+/* A send up to the switch (tr__hop_plan); a blocked sender's waiter lives in
+ * h, in the caller's frame. */
+static inline __attribute__((always_inline)) int send_planned(tr_send_channel *tx,
+                                                              const void *item, tr__hop *h) {
     tr_task *t = tr__need_task("tr_channel_send");
     int rc = tr__checkpoint_if_cancelled(t);
     if (TR__UNLIKELY(rc)) return rc;
@@ -196,32 +179,11 @@ int tr__channel_send_begin(tr_send_channel *tx, const void *item, tr__hop *h) {
     waiter *w = (waiter *)(void *)h->space;
     *w = (waiter){.handle = &tx->e, .item = (void *)(uintptr_t)item};
     return tr__lot_park_hop(&tx->e.chan->senders, &w->node, t, h);
-#else
-    (void)h;
-    return (tr_channel_send)(tx, item);
-#endif
 }
 
-#undef tr_channel_receive
-int tr_channel_receive(tr_receive_channel *rx, void *out) {
-    tr_task *t = tr__need_task("tr_channel_receive");
-    int rc = tr__checkpoint_if_cancelled(t);
-    if (TR__UNLIKELY(rc)) return rc;
-    rc = take(&rx->e, out);
-    if (TR__LIKELY(rc == 0)) {
-        tr__yield(t);
-        return 0;
-    }
-    if (rc != -EWOULDBLOCK) return rc;
-    waiter w = {.handle = &rx->e, .item = out};
-    return tr__lot_park(&rx->e.chan->receivers, &w.node, t);
-}
-
-int tr_channel_receive_nowait(tr_receive_channel *rx, void *out) { return take(&rx->e, out); }
-
-/* tr_channel_receive up to the switch (see tr__channel_send_begin). */
-int tr__channel_receive_begin(tr_receive_channel *rx, void *out, tr__hop *h) {
-#if TR__HOP_BY_CALLER
+/* A receive up to the switch (see send_planned). */
+static inline __attribute__((always_inline)) int receive_planned(tr_receive_channel *rx, void *out,
+                                                                 tr__hop *h) {
     tr_task *t = tr__need_task("tr_channel_receive");
     int rc = tr__checkpoint_if_cancelled(t);
     if (TR__UNLIKELY(rc)) return rc;
@@ -234,11 +196,34 @@ int tr__channel_receive_begin(tr_receive_channel *rx, void *out, tr__hop *h) {
     waiter *w = (waiter *)(void *)h->space;
     *w = (waiter){.handle = &rx->e, .item = out};
     return tr__lot_park_hop(&rx->e.chan->receivers, &w->node, t, h);
-#else
-    (void)h;
-    return (tr_channel_receive)(rx, out);
-#endif
 }
+
+#undef tr_channel_send
+int tr_channel_send(tr_send_channel *tx, const void *item) {
+    tr__hop h;
+    h.from = h.to = NULL; /* (read only once planned; this tells the compiler) */
+    return tr__hop_here(&h, send_planned(tx, item, &h));
+}
+
+/* The caller's inline code makes the switch (ctrio/hop.h). */
+int tr__channel_send_begin(tr_send_channel *tx, const void *item, tr__hop *h) {
+    return tr__hop_begun(h, send_planned(tx, item, h));
+}
+
+int tr_channel_send_nowait(tr_send_channel *tx, const void *item) { return offer(&tx->e, item); }
+
+#undef tr_channel_receive
+int tr_channel_receive(tr_receive_channel *rx, void *out) {
+    tr__hop h;
+    h.from = h.to = NULL; /* (read only once planned; this tells the compiler) */
+    return tr__hop_here(&h, receive_planned(rx, out, &h));
+}
+
+int tr__channel_receive_begin(tr_receive_channel *rx, void *out, tr__hop *h) {
+    return tr__hop_begun(h, receive_planned(rx, out, h));
+}
+
+int tr_channel_receive_nowait(tr_receive_channel *rx, void *out) { return take(&rx->e, out); }
 
 /* ---- public: open, clone, close --------------------------------------------- */
 

@@ -444,15 +444,15 @@ static inline void tr__swap_queues(tr__run *r) {
     r->batch_pos = 0;
 }
 
-/* The next task of the batch. When the scheduler would have nothing to do
- * between batches (no deadline to check, no I/O to poll), the next batch
- * starts right here instead of through a switch to the scheduler. */
 /* Between two batches the scheduler would only look at deadlines and I/O:
  * with neither, a batch may start (or a yield return) without it. */
 static inline bool tr__between_batches_idle(const tr__run *r) {
     return tr__heap_empty(&r->heap) && atomic_load_explicit(&r->io_idle, memory_order_relaxed);
 }
 
+/* The next task of the batch. When the scheduler would have nothing to do
+ * between batches (no deadline to check, no I/O to poll), the next batch
+ * starts right here instead of through a switch to the scheduler. */
 static inline tr_task *tr__next_in_batch(tr__run *r) {
     if (TR__LIKELY(r->batch_pos < r->batch_len)) return r->batch[r->batch_pos++];
     if (r->runq_len && tr__between_batches_idle(r)) {
@@ -546,12 +546,12 @@ static inline bool tr__cancel_point(tr_task *t) {
     if (TR__LIKELY(t->cancel_gen == t->run->cancel_gen)) return t->cancel_cached;
     return tr__cancel_point_slow(t);
 }
-/* Block the current task t until tr__wake (returns its value); fn(ctx) is
- * how cancellation aborts the wait. Inline where the blocking operation is
- * hot: a task resumes where it parked, and every called frame between the
- * switch and the user's code is one more return the return-stack predictor
- * gets wrong (the stack of return addresses it holds is the other task's).
- * tr__park is the same, out of line. */
+/* tr__park up to the switch: t (the current task) is blocked until
+ * tr__wake; fn(ctx) is how cancellation aborts the wait. Inline where the
+ * blocking operation is hot: a task resumes where it parked, and every
+ * called frame between the switch and the user's code is one more return
+ * the return-stack predictor gets wrong (the stack of return addresses it
+ * holds is the other task's). */
 static inline __attribute__((always_inline)) void tr__park_prepare(tr__run *r, tr_task *t,
                                                                    tr_abort_fn fn, void *ctx) {
     t->abort_fn = fn;
@@ -560,12 +560,6 @@ static inline __attribute__((always_inline)) void tr__park_prepare(tr__run *r, t
     t->wait_file = tr__site_file;
     t->wait_line = tr__site_line;
     if (tr__cancel_point(t)) tr__try_abort(r, t);
-}
-static inline __attribute__((always_inline)) int tr__park_inline(tr__run *r, tr_task *t,
-                                                                 tr_abort_fn fn, void *ctx) {
-    tr__park_prepare(r, t, fn, ctx);
-    tr__switch_away(r, t);
-    return t->wake_value;
 }
 
 /* Whether a caller's inline fast path may switch (ctrio/hop.h). Where it
@@ -585,21 +579,50 @@ enum tr__hop_kind {
     TR__HOP_WAKE_VALUE,   /* the value it was woken with */
     TR__HOP_CANCEL_POINT, /* 0, or -ECANCELED when cancelled by now */
 };
+/* What a blocking call of this kind returns once t runs again. */
+static inline __attribute__((always_inline)) int tr__hop_answer(tr_task *t, int kind) {
+    return kind == TR__HOP_RETURN_0     ? 0
+           : kind == TR__HOP_WAKE_VALUE ? t->wake_value
+                                        : (tr__cancel_point(t) ? -ECANCELED : 0);
+}
+
 /* After the caller's own work for a blocking call (t queued or parked):
- * TR__HOP_SWITCH with *h filled for the caller's switch, or result when t
- * runs on without one. */
+ * TR__HOP_SWITCH with *h filled for the caller's switch, or the call's
+ * result when t runs on without one. */
 static inline __attribute__((always_inline)) int tr__hop_plan(tr__run *r, tr_task *t,
                                                               tr__hop *h, int kind) {
     tr__ctx *to = tr__switch_plan(r, t);
-    if (!to) {
-        return kind == TR__HOP_RETURN_0     ? 0
-               : kind == TR__HOP_WAKE_VALUE ? t->wake_value
-                                            : (tr__cancel_point(t) ? -ECANCELED : 0);
-    }
+    if (!to) return tr__hop_answer(t, kind);
     h->from = &t->ctx;
     h->to = to;
     h->kind = kind;
     return TR__HOP_SWITCH;
+}
+
+/* Back in the task after h's switch: the call's result (tr__hop_end). */
+static inline __attribute__((always_inline)) int tr__hop_result(const tr__hop *h) {
+    tr_task *t = (tr_task *)h->from; /* (its context is its first member) */
+    tr__switched_back(t);
+    return tr__hop_answer(t, h->kind);
+}
+
+/* A planned call (rc from tr__hop_plan) finished in the library: the
+ * out-of-line functions, and every call where the caller cannot switch. */
+static inline __attribute__((always_inline)) int tr__hop_here(tr__hop *h, int rc) {
+    if (rc != TR__HOP_SWITCH) return rc;
+    tr__ctx_switch((tr__ctx *)h->from, (tr__ctx *)h->to);
+    return tr__hop_result(h);
+}
+
+/* What a begin call returns for a planned call: the plan itself, or the
+ * result where the caller cannot switch (TR__HOP_BY_CALLER). */
+static inline __attribute__((always_inline)) int tr__hop_begun(tr__hop *h, int rc) {
+#if TR__HOP_BY_CALLER
+    (void)h;
+    return rc;
+#else
+    return tr__hop_here(h, rc);
+#endif
 }
 
 /* trio.lowlevel.checkpoint() for the current task t: a schedule point, then

@@ -58,7 +58,9 @@ void tr__try_abort(tr__run *r, tr_task *t) {
 }
 
 int tr__park(tr__run *r, tr_task *t, tr_abort_fn fn, void *ctx) {
-    return tr__park_inline(r, t, fn, ctx);
+    tr__park_prepare(r, t, fn, ctx);
+    tr__switch_away(r, t);
+    return t->wake_value;
 }
 
 tr_time tr__now(tr__run *r) { return r->clock->now(r->clock_ctx); }
@@ -88,24 +90,11 @@ int tr_checkpoint(void) {
 /* The library's halves of the inline fast paths (ctrio/hop.h). */
 int tr__checkpoint_begin(tr__hop *h) {
     tr_task *t = tr__need_task("tr_checkpoint");
-#if TR__HOP_BY_CALLER
     tr__make_runnable(t->run, t);
-    return tr__hop_plan(t->run, t, h, TR__HOP_CANCEL_POINT);
-#else
-    (void)h;
-    return tr__checkpoint(t);
-#endif
+    return tr__hop_begun(h, tr__hop_plan(t->run, t, h, TR__HOP_CANCEL_POINT));
 }
 
-int tr__hop_end(tr__hop *h) {
-    tr_task *t = (tr_task *)h->from; /* (its context is its first member) */
-    tr__switched_back(t);
-    switch (h->kind) {
-    case TR__HOP_RETURN_0: return 0;
-    case TR__HOP_WAKE_VALUE: return t->wake_value;
-    default: return tr__cancel_point(t) ? -ECANCELED : 0;
-    }
-}
+int tr__hop_end(tr__hop *h) { return tr__hop_result(h); }
 
 #undef tr_checkpoint_if_cancelled
 int tr_checkpoint_if_cancelled(void) {

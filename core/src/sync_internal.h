@@ -57,23 +57,24 @@ static inline tr__lot_node *tr__lot_pop(tr__lot *lot) {
 int tr__lot_abort(void *ctx, tr_task *t);
 
 /* Park task t (the current task) in lot with node n (on t's stack) until a
- * wake; a cancellation takes n out of whatever lot it is in by then.
- * Returns the wake value, or -ECANCELED. Inline: see tr__park_inline. */
-static inline __attribute__((always_inline)) int tr__lot_park(tr__lot *lot, tr__lot_node *n,
-                                                              tr_task *t) {
-    n->task = t;
-    tr__lot_push(lot, n);
-    return tr__park_inline(t->run, t, tr__lot_abort, n);
-}
-
-/* tr__lot_park up to the switch, for a begin call (ctrio/hop.h): the
- * caller switches, and tr__hop_end returns the wake value. */
+ * wake; a cancellation takes n out of whatever lot it is in by then. Up to
+ * the switch (tr__hop_plan): the wake value or -ECANCELED comes when t
+ * runs again. */
 static inline __attribute__((always_inline)) int tr__lot_park_hop(tr__lot *lot, tr__lot_node *n,
                                                                   tr_task *t, tr__hop *h) {
     n->task = t;
     tr__lot_push(lot, n);
     tr__park_prepare(t->run, t, tr__lot_abort, n);
     return tr__hop_plan(t->run, t, h, TR__HOP_WAKE_VALUE);
+}
+
+/* The same, whole: returns the wake value, or -ECANCELED. Inline: see
+ * tr__park_prepare. */
+static inline __attribute__((always_inline)) int tr__lot_park(tr__lot *lot, tr__lot_node *n,
+                                                              tr_task *t) {
+    tr__hop h;
+    h.from = h.to = NULL; /* (read only once planned; this tells the compiler) */
+    return tr__hop_here(&h, tr__lot_park_hop(lot, n, t, &h));
 }
 
 /* As tr__lot_park, but cancellation cannot reach the task: it waits until

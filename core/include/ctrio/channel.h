@@ -81,10 +81,7 @@ TR_API int tr__channel_send_begin(tr_send_channel *tx, const void *item, tr__hop
 static inline __attribute__((always_inline)) TR_NODISCARD int
 tr__channel_send_inline(tr_send_channel *tx, const void *item) {
     tr__hop h;
-    int rc = tr__channel_send_begin(tx, item, &h);
-    if (__builtin_expect(rc != TR__HOP_SWITCH, 0)) return rc;
-    tr__hop_switch(h.from, h.to);
-    return tr__hop_end(&h);
+    return tr__hop_finish(&h, tr__channel_send_begin(tx, item, &h));
 }
 #define tr_channel_send(tx, item) (TR__SITE(), tr__channel_send_inline((tx), (item)))
 #else
@@ -106,10 +103,7 @@ TR_API int tr__channel_receive_begin(tr_receive_channel *rx, void *out, tr__hop 
 static inline __attribute__((always_inline)) TR_NODISCARD int
 tr__channel_receive_inline(tr_receive_channel *rx, void *out) {
     tr__hop h;
-    int rc = tr__channel_receive_begin(rx, out, &h);
-    if (__builtin_expect(rc != TR__HOP_SWITCH, 0)) return rc;
-    tr__hop_switch(h.from, h.to);
-    return tr__hop_end(&h);
+    return tr__hop_finish(&h, tr__channel_receive_begin(rx, out, &h));
 }
 #define tr_channel_receive(rx, out) (TR__SITE(), tr__channel_receive_inline((rx), (out)))
 #else

@@ -109,12 +109,17 @@ TR_API int tr__hop_end(tr__hop *h);
     !defined(CTRIO_NO_INLINE_SWITCH)
 #define TR__HOP_INLINE 1
 
+/* A begin call's result rc, finished in the caller: the switch when asked
+ * for, then the library's end. */
+static inline __attribute__((always_inline)) int tr__hop_finish(tr__hop *h, int rc) {
+    if (__builtin_expect(rc != TR__HOP_SWITCH, 0)) return rc;
+    tr__hop_switch(h->from, h->to);
+    return tr__hop_end(h);
+}
+
 static inline __attribute__((always_inline)) TR_NODISCARD int tr__checkpoint_inline(void) {
     tr__hop h;
-    int rc = tr__checkpoint_begin(&h);
-    if (__builtin_expect(rc != TR__HOP_SWITCH, 0)) return rc;
-    tr__hop_switch(h.from, h.to);
-    return tr__hop_end(&h);
+    return tr__hop_finish(&h, tr__checkpoint_begin(&h));
 }
 #endif
 
