@@ -17,21 +17,25 @@
  * every switch and loaded when they differ; Trio's rule that a send or a
  * receive that succeeds at once is still a schedule point (the task yields),
  * so a round trip is four switches and a streamed item two. The switch is
- * an indirect jump inlined into the task's own loop, as ctrio's fast paths
- * are (ctrio/hop.h says why); build with -DFLOOR_OUT_OF_LINE for send and
- * receive as called functions that switch inside, where every switch costs
- * a mispredicted return.
+ * ctrio's own inline asm (tr__hop_switch from <ctrio/hop.h>, a header only:
+ * this program does not link ctrio), inlined into the task's own loop as
+ * ctrio's fast paths are (hop.h says why). Build with -DFLOOR_OUT_OF_LINE
+ * for send and receive as called functions that switch inside, where every
+ * switch costs a mispredicted return.
  *
  * What it leaves out: cancellation and every check for it, task states,
  * counters, nurseries, errors, closing, clones, more than one waiter per
  * direction, any bound on the run queue but 8 tasks. x86-64 only. */
 #define _GNU_SOURCE
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+
+#include <ctrio.h> /* for tr__hop_switch only (bench/run adds core/include) */
 
 #if !defined(__x86_64__)
 int main(void) {
@@ -59,36 +63,14 @@ static inline task *next_runnable(void) {
     return ring_head == ring_tail ? &main_ctx : ring[ring_head++ & 7];
 }
 
-/* Save the current context in from and resume to (the resumed side sees
- * every register but rsp and rbp clobbered). */
+/* Save the current context in from and resume to: ctrio's own switch
+ * (tr__hop_switch, inline in <ctrio/hop.h>; nothing of ctrio is linked). */
 static inline __attribute__((always_inline)) void floor_switch(task *from, task *to) {
-    __asm__ volatile("stmxcsr 24(%%rdi)\n\t"
-                     "fnstcw 28(%%rdi)\n\t"
-                     "leaq 1f(%%rip), %%rax\n\t"
-                     "movq %%rsp, 0(%%rdi)\n\t"
-                     "movq %%rax, 8(%%rdi)\n\t"
-                     "movq %%rbp, 16(%%rdi)\n\t"
-                     "movq 0(%%rsi), %%rsp\n\t"
-                     "movq 16(%%rsi), %%rbp\n\t"
-                     "movl 24(%%rsi), %%ecx\n\t"
-                     "movzwl 28(%%rsi), %%edx\n\t"
-                     "cmpl 24(%%rdi), %%ecx\n\t"
-                     "jne 2f\n\t"
-                     "cmpw 28(%%rdi), %%dx\n\t"
-                     "jne 2f\n\t"
-                     "jmp *8(%%rsi)\n"
-                     "2:\n\t"
-                     "ldmxcsr 24(%%rsi)\n\t"
-                     "fldcw 28(%%rsi)\n\t"
-                     "jmp *8(%%rsi)\n"
-                     "1:\n\t"
-                     : "+D"(from), "+S"(to)
-                     :
-                     : "rax", "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
-                       "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
-                       "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
-                       "memory", "cc");
+    tr__hop_switch(from, to);
 }
+_Static_assert(offsetof(task, sp) == 0 && offsetof(task, pc) == 8 && offsetof(task, bp) == 16 &&
+                   offsetof(task, mxcsr) == 24 && offsetof(task, fpcw) == 28,
+               "the context layout tr__hop_switch reads");
 
 /* The current task is queued or waits: run the next one. */
 static inline void run_next(void) {
