@@ -13,9 +13,9 @@
  *   floor_sync all           all three
  *
  * What it keeps, because the workloads require it: one stack per task; a
- * FIFO run queue; the floating-point control words (MXCSR, x87 CW) saved at
- * every switch and loaded when they differ; Trio's rule that a send or a
- * receive that succeeds at once is still a schedule point (the task yields),
+ * FIFO run queue; the floating-point control words (MXCSR, x87 CW) saved
+ * and loaded at every switch; Trio's rule that a send or a receive that
+ * succeeds at once is still a schedule point (the task yields),
  * so a round trip is four switches and a streamed item two. The switch is
  * ctrio's own inline asm (tr__hop_switch from <ctrio/hop.h>, a header only:
  * this program does not link ctrio), inlined into the task's own loop as

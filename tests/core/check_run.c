@@ -522,8 +522,8 @@ END_TEST
 /* ---- Floating-point control words belong to each task ------------------- */
 
 /* The context switch saves each task's SSE/x87 (or FPCR) control words and
- * restores them when they differ, so a task that changes its rounding mode
- * does not change its neighbour's. */
+ * restores them, so a task that changes its rounding mode does not change
+ * its neighbour's. */
 /* 1/3 in SSE arithmetic: its last bit depends on MXCSR's rounding mode,
  * while fegetround() reads the x87 control word; the tasks check both,
  * against values computed before the run. */
