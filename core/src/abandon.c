@@ -15,6 +15,7 @@ void tr__run_abandon(tr__run *r, int code) {
 void tr__run_kill(tr__run *r, int code) {
     if (!r->forced_rc) r->forced_rc = code;
     r->killed = true;
+    tr__run_update_plain(r);
 }
 
 /* Pushes n's children on the stack of tasks to visit. */

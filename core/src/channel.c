@@ -172,8 +172,7 @@ static inline __attribute__((always_inline)) int send_planned(tr_send_channel *t
     if (TR__UNLIKELY(rc)) return rc;
     rc = offer(&tx->e, item);
     if (TR__LIKELY(rc == 0)) {
-        tr__make_runnable(t->run, t);
-        return tr__hop_plan(t->run, t, h, TR__HOP_RETURN_0);
+        return tr__hop_yield(t->run, t, h, TR__HOP_RETURN_0);
     }
     if (rc != -EWOULDBLOCK) return rc;
     waiter *w = (waiter *)(void *)h->space;
@@ -189,8 +188,7 @@ static inline __attribute__((always_inline)) int receive_planned(tr_receive_chan
     if (TR__UNLIKELY(rc)) return rc;
     rc = take(&rx->e, out);
     if (TR__LIKELY(rc == 0)) {
-        tr__make_runnable(t->run, t);
-        return tr__hop_plan(t->run, t, h, TR__HOP_RETURN_0);
+        return tr__hop_yield(t->run, t, h, TR__HOP_RETURN_0);
     }
     if (rc != -EWOULDBLOCK) return rc;
     waiter *w = (waiter *)(void *)h->space;

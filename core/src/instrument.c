@@ -21,6 +21,7 @@ struct tr__instruments {
 
 static void publish(tr__run *r) {
     r->instruments = r->instr_store && r->instr_store->live ? r->instr_store : NULL;
+    tr__run_update_plain(r);
     tr__io_update_idle(r);
 }
 
@@ -90,6 +91,7 @@ void tr__instruments_free(tr__run *r) {
     tr__free(r, r->instr_store);
     r->instr_store = NULL;
     r->instruments = NULL;
+    tr__run_update_plain(r);
 }
 
 /* ---- dispatch ------------------------------------------------------------ */

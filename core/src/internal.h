@@ -297,6 +297,8 @@ struct tr__run {
     size_t batch_len;
     size_t batch_pos;              /* next index of batch to run */
     size_t queue_cap;              /* capacity of runq and batch */
+    bool plain;                    /* no instrument, no policy, not killed
+                                      (tr__run_update_plain) */
     tr__heap heap;                 /* deadlines */
     tr__ctx sched_ctx;             /* the scheduler's context (thread stack) */
     const tr_clock *clock;
@@ -395,6 +397,12 @@ void tr__instrument_switch(tr__run *r, tr_task *from, tr_task *to);
 void tr__instruments_free(tr__run *r);
 int tr__instruments_init(tr__run *r, const tr_run_opts *o);
 
+/* r->plain: the switch's hot paths test this one flag instead of each of
+ * instruments, policy and killed. Called wherever one of them changes. */
+static inline void tr__run_update_plain(tr__run *r) {
+    r->plain = !r->instruments && !r->policy && !r->killed;
+}
+
 static inline void tr__make_runnable(tr__run *r, tr_task *t) {
     t->state = TR__RUNNABLE;
     r->runq[r->runq_len++] = t;
@@ -453,11 +461,12 @@ static inline bool tr__between_batches_idle(const tr__run *r) {
 /* The next task of the batch. When the scheduler would have nothing to do
  * between batches (no deadline to check, no I/O to poll), the next batch
  * starts right here instead of through a switch to the scheduler. */
-static inline tr_task *tr__next_in_batch(tr__run *r) {
+static inline __attribute__((always_inline)) tr_task *tr__next_in_batch_as(tr__run *r,
+                                                                           bool plain) {
     if (TR__LIKELY(r->batch_pos < r->batch_len)) return r->batch[r->batch_pos++];
     if (r->runq_len && tr__between_batches_idle(r)) {
         /* tr__start_batch, inline when there is no policy to order it. */
-        if (r->policy || TR__UNLIKELY(r->killed)) {
+        if (!plain && (r->policy || TR__UNLIKELY(r->killed))) {
             tr__start_batch(r);
             return r->batch_pos < r->batch_len ? r->batch[r->batch_pos++] : NULL;
         }
@@ -471,13 +480,16 @@ static inline tr_task *tr__next_in_batch(tr__run *r) {
     }
     return NULL;
 }
+static inline tr_task *tr__next_in_batch(tr__run *r) { return tr__next_in_batch_as(r, false); }
 
 /* cur has been queued or blocked: choose the next task and make it current.
- * Returns the context to switch to, or NULL when cur itself runs on. */
-static inline __attribute__((always_inline)) tr__ctx *tr__switch_plan(tr__run *r, tr_task *cur) {
+ * Returns the context to switch to, or NULL when cur itself runs on. plain:
+ * r->plain is known to be set. */
+static inline __attribute__((always_inline)) tr__ctx *tr__switch_plan_as(tr__run *r, tr_task *cur,
+                                                                       bool plain) {
     cur->schedule_points++;
-    tr_task *next = tr__next_in_batch(r);
-    if (TR__UNLIKELY(r->instruments)) tr__instrument_switch(r, cur, next);
+    tr_task *next = tr__next_in_batch_as(r, plain);
+    if (!plain && TR__UNLIKELY(r->instruments)) tr__instrument_switch(r, cur, next);
     r->current = next;
     if (next == cur) {
         cur->state = TR__RUNNING;
@@ -487,6 +499,22 @@ static inline __attribute__((always_inline)) tr__ctx *tr__switch_plan(tr__run *r
     if (!next) return &r->sched_ctx;
     next->state = TR__RUNNING;
     return &next->ctx;
+}
+static inline __attribute__((always_inline)) tr__ctx *tr__switch_plan(tr__run *r, tr_task *cur) {
+    return TR__LIKELY(r->plain) ? tr__switch_plan_as(r, cur, true)
+                                : tr__switch_plan_as(r, cur, false);
+}
+
+/* cur (the current task) goes to the back of the run queue: tr__make_runnable
+ * then tr__switch_plan, with one test of r->plain for both. */
+static inline __attribute__((always_inline)) tr__ctx *tr__yield_plan(tr__run *r, tr_task *cur) {
+    if (TR__LIKELY(r->plain)) {
+        cur->state = TR__RUNNABLE;
+        r->runq[r->runq_len++] = cur;
+        return tr__switch_plan_as(r, cur, true);
+    }
+    tr__make_runnable(r, cur);
+    return tr__switch_plan_as(r, cur, false);
 }
 
 /* Back in cur after a switch: free the task that exited meanwhile. cur->run,
@@ -498,13 +526,18 @@ static inline __attribute__((always_inline)) void tr__switched_back(tr_task *cur
     if (back->exited) tr__reap(back);
 }
 
-/* cur has been queued or blocked: run the next task; returns when cur runs
- * again. */
-static inline __attribute__((always_inline)) void tr__switch_away(tr__run *r, tr_task *cur) {
-    tr__ctx *to = tr__switch_plan(r, cur);
+/* cur switches to `to`, a plan's answer (NULL: cur runs on); returns when
+ * cur runs again. */
+static inline __attribute__((always_inline)) void tr__switch_planned(tr_task *cur, tr__ctx *to) {
     if (!to) return;
     tr__ctx_switch(&cur->ctx, to);
     tr__switched_back(cur);
+}
+
+/* cur has been queued or blocked: run the next task; returns when cur runs
+ * again. */
+static inline __attribute__((always_inline)) void tr__switch_away(tr__run *r, tr_task *cur) {
+    tr__switch_planned(cur, tr__switch_plan(r, cur));
 }
 
 /* Nothing else can run and the scheduler has nothing to do between batches
@@ -512,14 +545,13 @@ static inline __attribute__((always_inline)) void tr__switch_away(tr__run *r, tr
  * queue the task, start a batch of one and pick it again. */
 static inline bool tr__yield_is_noop(const tr__run *r) {
     return r->batch_pos == r->batch_len && r->runq_len == 0 && tr__between_batches_idle(r) &&
-           !r->policy && !r->instruments && !r->killed;
+           r->plain;
 }
 
 /* A schedule point that is never a cancel point: t (the current task) goes
  * to the back of the run queue and the next runnable task runs. */
 static inline __attribute__((always_inline)) void tr__yield(tr_task *t) {
-    tr__make_runnable(t->run, t);
-    tr__switch_away(t->run, t);
+    tr__switch_planned(t, tr__yield_plan(t->run, t));
 }
 
 /* The same, for the schedule point of an operation that usually runs with
@@ -586,17 +618,30 @@ static inline __attribute__((always_inline)) int tr__hop_answer(tr_task *t, int 
                                         : (tr__cancel_point(t) ? -ECANCELED : 0);
 }
 
-/* After the caller's own work for a blocking call (t queued or parked):
- * TR__HOP_SWITCH with *h filled for the caller's switch, or the call's
+/* A blocking call of this kind whose switch is planned (to, NULL: t runs
+ * on): TR__HOP_SWITCH with *h filled for the caller's switch, or the call's
  * result when t runs on without one. */
-static inline __attribute__((always_inline)) int tr__hop_plan(tr__run *r, tr_task *t,
-                                                              tr__hop *h, int kind) {
-    tr__ctx *to = tr__switch_plan(r, t);
+static inline __attribute__((always_inline)) int tr__hop_planned(tr_task *t, tr__hop *h, int kind,
+                                                                 tr__ctx *to) {
     if (!to) return tr__hop_answer(t, kind);
     h->from = &t->ctx;
     h->to = to;
     h->kind = kind;
     return TR__HOP_SWITCH;
+}
+
+/* After the caller's own work for a blocking call (t parked): see
+ * tr__hop_planned. */
+static inline __attribute__((always_inline)) int tr__hop_plan(tr__run *r, tr_task *t,
+                                                              tr__hop *h, int kind) {
+    return tr__hop_planned(t, h, kind, tr__switch_plan(r, t));
+}
+
+/* The same for a call that ends with a yield (t, the current task, goes to
+ * the back of the run queue). */
+static inline __attribute__((always_inline)) int tr__hop_yield(tr__run *r, tr_task *t,
+                                                               tr__hop *h, int kind) {
+    return tr__hop_planned(t, h, kind, tr__yield_plan(r, t));
 }
 
 /* Back in the task after h's switch: the call's result (tr__hop_end). */

@@ -233,6 +233,7 @@ static tr__run *run_new(const tr_run_opts *o) {
     r->clock_ctx = o && o->clock ? o->clock_ctx : NULL;
     r->policy = o ? o->policy : NULL;
     r->policy_ctx = o ? o->policy_ctx : NULL;
+    tr__run_update_plain(r);
     r->io = &tr__io_os;
     r->io_ctx = r;
     atomic_init(&r->io_idle, true);

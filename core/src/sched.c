@@ -90,8 +90,7 @@ int tr_checkpoint(void) {
 /* The library's halves of the inline fast paths (ctrio/hop.h). */
 int tr__checkpoint_begin(tr__hop *h) {
     tr_task *t = tr__need_task("tr_checkpoint");
-    tr__make_runnable(t->run, t);
-    return tr__hop_begun(h, tr__hop_plan(t->run, t, h, TR__HOP_CANCEL_POINT));
+    return tr__hop_begun(h, tr__hop_yield(t->run, t, h, TR__HOP_CANCEL_POINT));
 }
 
 int tr__hop_end(tr__hop *h) { return tr__hop_result(h); }
