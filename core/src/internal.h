@@ -403,11 +403,14 @@ static inline void tr__run_update_plain(tr__run *r) {
     r->plain = !r->instruments && !r->policy && !r->killed;
 }
 
-static inline void tr__make_runnable(tr__run *r, tr_task *t) {
+/* t goes to the back of the run queue. plain: r->plain is known to be set. */
+static inline __attribute__((always_inline)) void tr__make_runnable_as(tr__run *r, tr_task *t,
+                                                                      bool plain) {
     t->state = TR__RUNNABLE;
     r->runq[r->runq_len++] = t;
-    if (TR__UNLIKELY(r->instruments)) tr__instrument_task(r, TR__HOOK_task_scheduled, t);
+    if (!plain && TR__UNLIKELY(r->instruments)) tr__instrument_task(r, TR__HOOK_task_scheduled, t);
 }
+static inline void tr__make_runnable(tr__run *r, tr_task *t) { tr__make_runnable_as(r, t, false); }
 /* Frees the task that exited last, once its stack is no longer in use. */
 static inline void tr__reap(tr__run *r) {
     if (r->exited) {
@@ -460,7 +463,8 @@ static inline bool tr__between_batches_idle(const tr__run *r) {
 
 /* The next task of the batch. When the scheduler would have nothing to do
  * between batches (no deadline to check, no I/O to poll), the next batch
- * starts right here instead of through a switch to the scheduler. */
+ * starts right here instead of through a switch to the scheduler. plain:
+ * r->plain is known to be set. */
 static inline __attribute__((always_inline)) tr_task *tr__next_in_batch_as(tr__run *r,
                                                                            bool plain) {
     if (TR__LIKELY(r->batch_pos < r->batch_len)) return r->batch[r->batch_pos++];
@@ -507,14 +511,14 @@ static inline __attribute__((always_inline)) tr__ctx *tr__switch_plan(tr__run *r
 
 /* cur (the current task) goes to the back of the run queue: tr__make_runnable
  * then tr__switch_plan, with one test of r->plain for both. */
+static inline __attribute__((always_inline)) tr__ctx *tr__yield_plan_as(tr__run *r, tr_task *cur,
+                                                                      bool plain) {
+    tr__make_runnable_as(r, cur, plain);
+    return tr__switch_plan_as(r, cur, plain);
+}
 static inline __attribute__((always_inline)) tr__ctx *tr__yield_plan(tr__run *r, tr_task *cur) {
-    if (TR__LIKELY(r->plain)) {
-        cur->state = TR__RUNNABLE;
-        r->runq[r->runq_len++] = cur;
-        return tr__switch_plan_as(r, cur, true);
-    }
-    tr__make_runnable(r, cur);
-    return tr__switch_plan_as(r, cur, false);
+    return TR__LIKELY(r->plain) ? tr__yield_plan_as(r, cur, true)
+                                : tr__yield_plan_as(r, cur, false);
 }
 
 /* Back in cur after a switch: free the task that exited meanwhile. cur->run,
