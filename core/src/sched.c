@@ -93,7 +93,17 @@ int tr__checkpoint_begin(tr__hop *h) {
     return tr__hop_begun(h, tr__hop_yield(t->run, t, h, TR__HOP_CANCEL_POINT));
 }
 
-int tr__hop_end(tr__hop *h) { return tr__hop_result(h); }
+/* tr__hop_end when a task exited while h's caller was away: free it first.
+ * Out of line, so that the usual path needs no saved registers. */
+static __attribute__((noinline, cold)) int hop_end_reaping(const tr__hop *h) {
+    return tr__hop_result(h);
+}
+
+int tr__hop_end(tr__hop *h) {
+    tr_task *t = (tr_task *)h->from; /* (its context is its first member) */
+    if (TR__UNLIKELY(t->run->exited)) return hop_end_reaping(h);
+    return tr__hop_answer(t, h->kind);
+}
 
 #undef tr_checkpoint_if_cancelled
 int tr_checkpoint_if_cancelled(void) {

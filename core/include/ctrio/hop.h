@@ -33,8 +33,10 @@
  * call. The FP control words are saved and loaded every time: on the AMD
  * EPYC we measure on, ldmxcsr and fldcw cost under 1 ns while stmxcsr
  * takes ~4 ns, and comparing the stored word with the other task's (to skip
- * the loads) waited on it: 6.6 ns per switch against 5.4 (floor_sync). No
- * push: the red zone below rsp stays intact. */
+ * the loads) waited on it: 6.6 ns per switch against 5.4 (floor_sync). A
+ * CPU where the loads are the slow part may prefer the comparison; measure
+ * there before changing this. No push: the red zone below rsp stays
+ * intact. */
 #if defined(__CET__) && (__CET__ & 1)
 #define TR__HOP_LANDING "endbr64\n\t"
 #else
