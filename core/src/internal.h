@@ -601,7 +601,7 @@ static inline __attribute__((always_inline)) void tr__park_prepare(tr__run *r, t
 /* Whether a caller's inline fast path may switch (ctrio/hop.h). Where it
  * cannot (contexts announced to ASan, the ucontext back-end, other CPUs),
  * a begin call does the whole call itself and never asks for a switch. */
-#if TR__CTX_TRACKED || !defined(__x86_64__) || !defined(TR__HOP_SWITCH_AVAILABLE)
+#if TR__CTX_TRACKED || !defined(TR__HOP_SWITCH_AVAILABLE)
 #define TR__HOP_BY_CALLER 0
 #else
 #define TR__HOP_BY_CALLER 1

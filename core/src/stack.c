@@ -85,6 +85,13 @@ typedef struct free_link {
 } free_link;
 #define LINK_OF(top) ((free_link *)((top) - 64 - sizeof(free_link)))
 
+/* The region below top (of slab s) goes on p's free list. */
+static inline void free_push(tr__pool *p, tr__slab *s, char *top) {
+    *LINK_OF(top) = (free_link){.next_top = p->free_top, .slab = s};
+    p->free_top = top;
+    p->free_count++;
+}
+
 static long budget_init(void) {
     long v = 65530;
     FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
@@ -178,9 +185,7 @@ static void populate_block(tr__pool *p, tr__slab *s, int pidfd, size_t from, siz
     for (size_t i = end; i-- > from;) {
         char *top = region_top(s, p->size, i);
         ((uint64_t *)top)[-1] = TR__CANARY;
-        *LINK_OF(top) = (free_link){.next_top = p->free_top, .slab = s};
-        p->free_top = top;
-        p->free_count++;
+        free_push(p, s, top);
     }
 }
 
@@ -281,9 +286,7 @@ void tr__stack_put(const tr__stack *s) {
     /* The canary at top[-1] is not rewritten: this region's task never
      * touches it, only an overflow of the region above does, and that
      * task's next switch must still see it. */
-    *LINK_OF(top) = (free_link){.next_top = p->free_top, .slab = s->slab};
-    p->free_top = top;
-    p->free_count++;
+    free_push(p, s->slab, top);
 }
 
 static void unmap_slab(tr__slab *s) {
@@ -307,12 +310,7 @@ void tr__stack_trim(void) {
                 continue;
             }
             kept += s->map_len;
-            for (size_t i = s->nregions; i-- > 0;) {
-                char *top = region_top(s, p->size, i);
-                *LINK_OF(top) = (free_link){.next_top = p->free_top, .slab = s};
-                p->free_top = top;
-                p->free_count++;
-            }
+            for (size_t i = s->nregions; i-- > 0;) free_push(p, s, region_top(s, p->size, i));
             link = &s->next;
         }
     }
