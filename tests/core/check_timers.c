@@ -74,8 +74,9 @@ static void random_op(tr__run *r) {
     }
 }
 
-/* Pops everything: the order must be (deadline, seq) ascending and every
- * armed timer must come out exactly once. */
+/* Pops everything as the run loop does (tr__heap_pop_due): the order must
+ * be (deadline, seq) ascending, nothing may come out before its deadline,
+ * and every armed timer must come out exactly once. */
 static void drain_in_order(tr__run *r) {
     tr__timer *prev = NULL;
     size_t left = 0;
@@ -86,7 +87,9 @@ static void drain_in_order(tr__run *r) {
         if (prev)
             ck_assert(prev->deadline < m->deadline ||
                       (prev->deadline == m->deadline && prev->seq < m->seq));
-        tr__heap_remove(&r->heap, m);
+        ck_assert_ptr_null(tr__heap_pop_due(&r->heap, m->deadline - 1)); /* (deadlines >= 0) */
+        ck_assert_ptr_eq(tr__heap_pop_due(&r->heap, m->deadline), m);
+        ck_assert_uint_eq(m->heap_index, TR__NOT_IN_HEAP);
         armed[m - timers] = false;
         prev = m;
         left--;
