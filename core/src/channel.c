@@ -52,7 +52,7 @@ typedef struct waiter {
     void *item;              /* sender: its item; receiver: where to store one */
 } waiter;
 
-_Static_assert(sizeof(waiter) <= sizeof(((tr__hop *)0)->space), "a waiter must fit in a hop");
+_Static_assert(sizeof(waiter) <= sizeof(tr__hop_space), "a waiter must fit in a hop's space");
 
 /* Bounded buffers up to this size are allocated when the channel opens. */
 #define PREALLOC_MAX_BYTES ((size_t)64 * 1024)
@@ -116,17 +116,20 @@ static void ring_drop(chan *c) {
 
 /* ---- the two directions, without blocking --------------------------------- */
 
-static inline void wake(waiter *w, int value) { tr__wake(w->node.task->run, w->node.task, value); }
+/* Wakes a blocked peer. fast: the run is plain (see tr__fast_path_ok). */
+static inline __attribute__((always_inline)) void wake(waiter *w, int value, bool fast) {
+    tr__wake_as(w->node.task->run, w->node.task, value, fast);
+}
 
 /* send_nowait's body: 0, -EBADF, -EPIPE, -ENOMEM or -EWOULDBLOCK. */
-static inline int offer(end *e, const void *item) {
+static inline __attribute__((always_inline)) int offer(end *e, const void *item, bool fast) {
     if (TR__UNLIKELY(e->closed)) return -EBADF;
     chan *c = e->chan;
     if (TR__UNLIKELY(!c->open_recv)) return -EPIPE;
     waiter *w = (waiter *)(void *)tr__lot_pop(&c->receivers);
     if (w) {
         copy_item(w->item, item, c->elem);
-        wake(w, 0);
+        wake(w, 0, fast);
         return 0;
     }
     if (c->len < c->max) {
@@ -138,7 +141,7 @@ static inline int offer(end *e, const void *item) {
 }
 
 /* receive_nowait's body: 0, -EBADF, TR_EENDOFCHANNEL or -EWOULDBLOCK. */
-static inline int take(end *e, void *out) {
+static inline __attribute__((always_inline)) int take(end *e, void *out, bool fast) {
     if (TR__UNLIKELY(e->closed)) return -EBADF;
     chan *c = e->chan;
     waiter *w = (waiter *)(void *)tr__lot_pop(&c->senders);
@@ -151,7 +154,7 @@ static inline int take(end *e, void *out) {
         } else {
             copy_item(out, w->item, c->elem);
         }
-        wake(w, 0);
+        wake(w, 0, fast);
         return 0;
     }
     if (TR__LIKELY(c->len)) {
@@ -163,65 +166,106 @@ static inline int take(end *e, void *out) {
 
 /* ---- public: send and receive -------------------------------------------- */
 
-/* A send up to the switch (tr__hop_plan); a blocked sender's waiter lives in
- * h, in the caller's frame. */
-static inline __attribute__((always_inline)) int send_planned(tr_send_channel *tx,
-                                                              const void *item, tr__hop *h) {
-    tr_task *t = tr__need_task("tr_channel_send");
-    int rc = tr__checkpoint_if_cancelled(t);
-    if (TR__UNLIKELY(rc)) return rc;
-    rc = offer(&tx->e, item);
-    if (TR__LIKELY(rc == 0)) {
-        return tr__hop_yield(t->run, t, h, TR__HOP_RETURN_0);
-    }
-    if (rc != -EWOULDBLOCK) return rc;
-    waiter *w = (waiter *)(void *)h->space;
-    *w = (waiter){.handle = &tx->e, .item = (void *)(uintptr_t)item};
-    return tr__lot_park_hop(&tx->e.chan->senders, &w->node, t, h);
+/* A send or receive that succeeded at once: a schedule point, then 0. */
+static inline __attribute__((always_inline)) tr__hop done_at_once(tr_task *t, bool fast) {
+    t->wake_value = 0;
+    if (fast) return tr__hop_planned(t, TR__HOP_WAKE_VALUE, tr__yield_plan_as(t->run, t, true));
+    return tr__hop_yield(t->run, t, TR__HOP_WAKE_VALUE);
 }
 
-/* A receive up to the switch (see send_planned). */
-static inline __attribute__((always_inline)) int receive_planned(tr_receive_channel *rx, void *out,
-                                                                 tr__hop *h) {
-    tr_task *t = tr__need_task("tr_channel_receive");
-    int rc = tr__checkpoint_if_cancelled(t);
-    if (TR__UNLIKELY(rc)) return rc;
-    rc = take(&rx->e, out);
-    if (TR__LIKELY(rc == 0)) {
-        return tr__hop_yield(t->run, t, h, TR__HOP_RETURN_0);
+/* A blocking call's first cancel point: fast, known to answer no. */
+static inline __attribute__((always_inline)) int first_cancel_point(tr_task *t, bool fast) {
+    if (fast) {
+        t->cancel_points++;
+        return 0;
     }
-    if (rc != -EWOULDBLOCK) return rc;
-    waiter *w = (waiter *)(void *)h->space;
+    return tr__checkpoint_if_cancelled(t);
+}
+
+/* A send up to the switch (tr__hop_planned); a blocked sender's waiter lives in
+ * space, in the caller's frame. fast: tr__fast_path_ok(t). */
+static inline __attribute__((always_inline)) tr__hop send_as(tr_task *t, tr_send_channel *tx,
+                                                             const void *item,
+                                                             tr__hop_space *space, bool fast) {
+    int rc = first_cancel_point(t, fast);
+    if (TR__UNLIKELY(rc)) return (tr__hop){.rc = rc};
+    rc = offer(&tx->e, item, fast);
+    if (TR__LIKELY(rc == 0)) return done_at_once(t, fast);
+    if (rc != -EWOULDBLOCK) return (tr__hop){.rc = rc};
+    waiter *w = (waiter *)(void *)space->space;
+    *w = (waiter){.handle = &tx->e, .item = (void *)(uintptr_t)item};
+    return tr__lot_park_hop_as(&tx->e.chan->senders, &w->node, t, fast);
+}
+
+/* A receive up to the switch (see send_as). */
+static inline __attribute__((always_inline)) tr__hop receive_as(tr_task *t,
+                                                                tr_receive_channel *rx, void *out,
+                                                                tr__hop_space *space, bool fast) {
+    int rc = first_cancel_point(t, fast);
+    if (TR__UNLIKELY(rc)) return (tr__hop){.rc = rc};
+    rc = take(&rx->e, out, fast);
+    if (TR__LIKELY(rc == 0)) return done_at_once(t, fast);
+    if (rc != -EWOULDBLOCK) return (tr__hop){.rc = rc};
+    waiter *w = (waiter *)(void *)space->space;
     *w = (waiter){.handle = &rx->e, .item = out};
-    return tr__lot_park_hop(&rx->e.chan->receivers, &w->node, t, h);
+    return tr__lot_park_hop_as(&rx->e.chan->receivers, &w->node, t, fast);
+}
+
+/* The general instances, out of line: the fast ones then make no call but
+ * tail calls, and save no registers. */
+static __attribute__((noinline)) tr__hop send_general(tr_task *t, tr_send_channel *tx,
+                                                      const void *item, tr__hop_space *space) {
+    return send_as(t, tx, item, space, false);
+}
+static __attribute__((noinline)) tr__hop receive_general(tr_task *t, tr_receive_channel *rx,
+                                                         void *out, tr__hop_space *space) {
+    return receive_as(t, rx, out, space, false);
+}
+
+static inline __attribute__((always_inline)) tr__hop send_planned(tr_send_channel *tx,
+                                                                  const void *item,
+                                                                  tr__hop_space *space) {
+    tr_task *t = tr__need_task("tr_channel_send");
+    if (TR__LIKELY(tr__fast_path_ok(t))) return send_as(t, tx, item, space, true);
+    return send_general(t, tx, item, space);
+}
+
+static inline __attribute__((always_inline)) tr__hop receive_planned(tr_receive_channel *rx,
+                                                                     void *out,
+                                                                     tr__hop_space *space) {
+    tr_task *t = tr__need_task("tr_channel_receive");
+    if (TR__LIKELY(tr__fast_path_ok(t))) return receive_as(t, rx, out, space, true);
+    return receive_general(t, rx, out, space);
 }
 
 #undef tr_channel_send
 int tr_channel_send(tr_send_channel *tx, const void *item) {
-    tr__hop h;
-    h.from = h.to = NULL; /* (read only once planned; this tells the compiler) */
-    return tr__hop_here(&h, send_planned(tx, item, &h));
+    tr__hop_space space;
+    return tr__hop_here(send_planned(tx, item, &space), TR__HOP_WAKE_VALUE);
 }
 
 /* The caller's inline code makes the switch (ctrio/hop.h). */
-int tr__channel_send_begin(tr_send_channel *tx, const void *item, tr__hop *h) {
-    return tr__hop_begun(h, send_planned(tx, item, h));
+tr__hop tr__channel_send_begin(tr_send_channel *tx, const void *item, tr__hop_space *space) {
+    return tr__hop_begun(send_planned(tx, item, space), TR__HOP_WAKE_VALUE);
 }
 
-int tr_channel_send_nowait(tr_send_channel *tx, const void *item) { return offer(&tx->e, item); }
+int tr_channel_send_nowait(tr_send_channel *tx, const void *item) {
+    return offer(&tx->e, item, false);
+}
 
 #undef tr_channel_receive
 int tr_channel_receive(tr_receive_channel *rx, void *out) {
-    tr__hop h;
-    h.from = h.to = NULL; /* (read only once planned; this tells the compiler) */
-    return tr__hop_here(&h, receive_planned(rx, out, &h));
+    tr__hop_space space;
+    return tr__hop_here(receive_planned(rx, out, &space), TR__HOP_WAKE_VALUE);
 }
 
-int tr__channel_receive_begin(tr_receive_channel *rx, void *out, tr__hop *h) {
-    return tr__hop_begun(h, receive_planned(rx, out, h));
+tr__hop tr__channel_receive_begin(tr_receive_channel *rx, void *out, tr__hop_space *space) {
+    return tr__hop_begun(receive_planned(rx, out, space), TR__HOP_WAKE_VALUE);
 }
 
-int tr_channel_receive_nowait(tr_receive_channel *rx, void *out) { return take(&rx->e, out); }
+int tr_channel_receive_nowait(tr_receive_channel *rx, void *out) {
+    return take(&rx->e, out, false);
+}
 
 /* ---- public: open, clone, close --------------------------------------------- */
 
@@ -283,7 +327,7 @@ static void wake_blocked_on(tr__lot *lot, const end *e, int value) {
         waiter *w = (waiter *)(void *)n;
         if (w->handle != e) continue;
         tr__lot_unlink(n);
-        wake(w, value);
+        wake(w, value, false);
     }
 }
 

@@ -587,15 +587,43 @@ static inline bool tr__cancel_point(tr_task *t) {
  * blocking operation is hot: a task resumes where it parked, and every
  * called frame between the switch and the user's code is one more return
  * the return-stack predictor gets wrong (the stack of return addresses it
- * holds is the other task's). */
-static inline __attribute__((always_inline)) void tr__park_prepare(tr__run *r, tr_task *t,
-                                                                   tr_abort_fn fn, void *ctx) {
+ * holds is the other task's). fast: tr__fast_path_ok(t) held when the
+ * blocking call began. */
+static inline __attribute__((always_inline)) void tr__park_prepare_as(tr__run *r, tr_task *t,
+                                                                      tr_abort_fn fn, void *ctx,
+                                                                      bool fast) {
     t->abort_fn = fn;
     t->abort_ctx = ctx;
     t->state = TR__BLOCKED;
     t->wait_file = tr__site_file;
     t->wait_line = tr__site_line;
-    if (tr__cancel_point(t)) tr__try_abort(r, t);
+    if (fast) t->cancel_points++; /* tr__fast_path_ok(t): it answers no */
+    else if (tr__cancel_point(t)) tr__try_abort(r, t);
+}
+static inline __attribute__((always_inline)) void tr__park_prepare(tr__run *r, tr_task *t,
+                                                                   tr_abort_fn fn, void *ctx) {
+    tr__park_prepare_as(r, t, fn, ctx, false);
+}
+
+/* A blocking call's fast path may be taken: the run is plain and t's cancel
+ * points answer "not cancelled" at once (no cancel hook, no cancellation),
+ * and go on doing so until t blocks, for nothing on the way changes them.
+ * A call that begins with it tests no instrument, policy or cancellation on
+ * the way, and calls no function but to copy an item of an uncommon size. */
+static inline bool tr__fast_path_ok(const tr_task *t) {
+    const tr__run *r = t->run;
+    return r->plain && t->cancel_gen == r->cancel_gen && !t->cancel_cached;
+}
+
+/* tr__wake with r->plain known to be set (fast) or not. */
+static inline __attribute__((always_inline)) void tr__wake_as(tr__run *r, tr_task *t, int value,
+                                                              bool fast) {
+    /* After tr__run_kill the tasks are freed: teardown (signal receivers,
+     * fd waiters) may still try to wake them. */
+    if (!fast && TR__UNLIKELY(r->killed)) return;
+    t->abort_fn = NULL;
+    t->wake_value = value;
+    tr__make_runnable_as(r, t, fast);
 }
 
 /* Whether a caller's inline fast path may switch (ctrio/hop.h). Where it
@@ -606,71 +634,57 @@ static inline __attribute__((always_inline)) void tr__park_prepare(tr__run *r, t
 #else
 #define TR__HOP_BY_CALLER 1
 #endif
-_Static_assert(offsetof(struct tr_task, ctx) == 0, "tr__hop_end finds the task from its context");
+_Static_assert(offsetof(struct tr_task, ctx) == 0, "tr__hop_end_* find the task from its context");
 
 /* The library's halves of the callers' inline fast paths (ctrio/hop.h):
- * what tr__hop_end computes once the caller is back. */
+ * what a blocking call returns once its task runs again. */
 enum tr__hop_kind {
-    TR__HOP_RETURN_0,     /* 0 */
-    TR__HOP_WAKE_VALUE,   /* the value it was woken with */
+    TR__HOP_WAKE_VALUE,   /* the value it was woken with (set to 0 by a yield) */
     TR__HOP_CANCEL_POINT, /* 0, or -ECANCELED when cancelled by now */
 };
 /* What a blocking call of this kind returns once t runs again. */
 static inline __attribute__((always_inline)) int tr__hop_answer(tr_task *t, int kind) {
-    return kind == TR__HOP_RETURN_0     ? 0
-           : kind == TR__HOP_WAKE_VALUE ? t->wake_value
-                                        : (tr__cancel_point(t) ? -ECANCELED : 0);
+    return kind == TR__HOP_WAKE_VALUE ? t->wake_value : (tr__cancel_point(t) ? -ECANCELED : 0);
 }
 
 /* A blocking call of this kind whose switch is planned (to, NULL: t runs
- * on): TR__HOP_SWITCH with *h filled for the caller's switch, or the call's
- * result when t runs on without one. */
-static inline __attribute__((always_inline)) int tr__hop_planned(tr_task *t, tr__hop *h, int kind,
-                                                                 tr__ctx *to) {
-    if (!to) return tr__hop_answer(t, kind);
-    h->from = &t->ctx;
-    h->to = to;
-    h->kind = kind;
-    return TR__HOP_SWITCH;
-}
-
-/* After the caller's own work for a blocking call (t parked): see
- * tr__hop_planned. */
-static inline __attribute__((always_inline)) int tr__hop_plan(tr__run *r, tr_task *t,
-                                                              tr__hop *h, int kind) {
-    return tr__hop_planned(t, h, kind, tr__switch_plan(r, t));
+ * on): the switch for the caller to make, or the call's result when t runs
+ * on without one. */
+static inline __attribute__((always_inline)) tr__hop tr__hop_planned(tr_task *t, int kind,
+                                                                     tr__ctx *to) {
+    if (!to) return (tr__hop){.rc = tr__hop_answer(t, kind)};
+    return (tr__hop){.from = &t->ctx, .to = to};
 }
 
 /* The same for a call that ends with a yield (t, the current task, goes to
  * the back of the run queue). */
-static inline __attribute__((always_inline)) int tr__hop_yield(tr__run *r, tr_task *t,
-                                                               tr__hop *h, int kind) {
-    return tr__hop_planned(t, h, kind, tr__yield_plan(r, t));
+static inline __attribute__((always_inline)) tr__hop tr__hop_yield(tr__run *r, tr_task *t,
+                                                                   int kind) {
+    return tr__hop_planned(t, kind, tr__yield_plan(r, t));
 }
 
-/* Back in the task after h's switch: the call's result (tr__hop_end). */
-static inline __attribute__((always_inline)) int tr__hop_result(const tr__hop *h) {
-    tr_task *t = (tr_task *)h->from; /* (its context is its first member) */
+/* Back in t after a hop's switch: the call's result (tr__hop_end_*). */
+static inline __attribute__((always_inline)) int tr__hop_result(tr_task *t, int kind) {
     tr__switched_back(t);
-    return tr__hop_answer(t, h->kind);
+    return tr__hop_answer(t, kind);
 }
 
-/* A planned call (rc from tr__hop_plan) finished in the library: the
- * out-of-line functions, and every call where the caller cannot switch. */
-static inline __attribute__((always_inline)) int tr__hop_here(tr__hop *h, int rc) {
-    if (rc != TR__HOP_SWITCH) return rc;
-    tr__ctx_switch((tr__ctx *)h->from, (tr__ctx *)h->to);
-    return tr__hop_result(h);
+/* A planned call finished in the library: the out-of-line functions, and
+ * every call where the caller cannot switch. */
+static inline __attribute__((always_inline)) int tr__hop_here(tr__hop h, int kind) {
+    if (!h.to) return (int)h.rc;
+    tr__ctx_switch((tr__ctx *)h.from, (tr__ctx *)h.to);
+    return tr__hop_result((tr_task *)h.from, kind);
 }
 
 /* What a begin call returns for a planned call: the plan itself, or the
  * result where the caller cannot switch (TR__HOP_BY_CALLER). */
-static inline __attribute__((always_inline)) int tr__hop_begun(tr__hop *h, int rc) {
+static inline __attribute__((always_inline)) tr__hop tr__hop_begun(tr__hop h, int kind) {
 #if TR__HOP_BY_CALLER
-    (void)h;
-    return rc;
+    (void)kind;
+    return h;
 #else
-    return tr__hop_here(h, rc);
+    return (tr__hop){.rc = tr__hop_here(h, kind)};
 #endif
 }
 

@@ -40,14 +40,7 @@ void tr__start_batch(tr__run *r) {
 
 
 
-void tr__wake(tr__run *r, tr_task *t, int value) {
-    /* After tr__run_kill the tasks are freed: teardown (signal receivers,
-     * fd waiters) may still try to wake them. */
-    if (TR__UNLIKELY(r->killed)) return;
-    t->abort_fn = NULL;
-    t->wake_value = value;
-    tr__make_runnable(r, t);
-}
+void tr__wake(tr__run *r, tr_task *t, int value) { tr__wake_as(r, t, value, false); }
 
 /* Cancellation reached a blocked task: its abort function runs exactly once. */
 void tr__try_abort(tr__run *r, tr_task *t) {
@@ -88,21 +81,44 @@ int tr_checkpoint(void) {
 }
 
 /* The library's halves of the inline fast paths (ctrio/hop.h). */
-int tr__checkpoint_begin(tr__hop *h) {
+
+/* tr__checkpoint_begin with an instrument or a policy, or where the library
+ * finishes the call itself. */
+static __attribute__((noinline)) tr__hop checkpoint_begin_general(tr_task *t) {
+    return tr__hop_begun(tr__hop_yield(t->run, t, TR__HOP_CANCEL_POINT), TR__HOP_CANCEL_POINT);
+}
+
+/* A checkpoint that found nothing else to run: its cancel point. */
+static __attribute__((noinline)) tr__hop checkpoint_ran_on(tr_task *t) {
+    return (tr__hop){.rc = tr__hop_answer(t, TR__HOP_CANCEL_POINT)};
+}
+
+/* The usual path makes no call but tail calls, so it saves no registers. */
+tr__hop tr__checkpoint_begin(void) {
     tr_task *t = tr__need_task("tr_checkpoint");
-    return tr__hop_begun(h, tr__hop_yield(t->run, t, h, TR__HOP_CANCEL_POINT));
+    tr__run *r = t->run;
+    if (!TR__HOP_BY_CALLER || !TR__LIKELY(r->plain)) return checkpoint_begin_general(t);
+    tr__ctx *to = tr__yield_plan_as(r, t, true);
+    if (TR__UNLIKELY(!to)) return checkpoint_ran_on(t);
+    return (tr__hop){.from = &t->ctx, .to = to};
 }
 
-/* tr__hop_end when a task exited while h's caller was away: free it first.
- * Out of line, so that the usual path needs no saved registers. */
-static __attribute__((noinline, cold)) int hop_end_reaping(const tr__hop *h) {
-    return tr__hop_result(h);
+/* An end when a task exited while the caller was away: free it first. Out
+ * of line, so that the usual path needs no saved registers. */
+static __attribute__((noinline, cold)) int hop_end_reaping(tr_task *t, int kind) {
+    return tr__hop_result(t, kind);
 }
 
-int tr__hop_end(tr__hop *h) {
-    tr_task *t = (tr_task *)h->from; /* (its context is its first member) */
-    if (TR__UNLIKELY(t->run->exited)) return hop_end_reaping(h);
-    return tr__hop_answer(t, h->kind);
+int tr__hop_end_cancel_point(void *from) {
+    tr_task *t = from; /* (its context is its first member) */
+    if (TR__UNLIKELY(t->run->exited)) return hop_end_reaping(t, TR__HOP_CANCEL_POINT);
+    return tr__hop_answer(t, TR__HOP_CANCEL_POINT);
+}
+
+int tr__hop_end_wake(void *from) {
+    tr_task *t = from;
+    if (TR__UNLIKELY(t->run->exited)) return hop_end_reaping(t, TR__HOP_WAKE_VALUE);
+    return t->wake_value;
 }
 
 #undef tr_checkpoint_if_cancelled

@@ -58,23 +58,23 @@ int tr__lot_abort(void *ctx, tr_task *t);
 
 /* Park task t (the current task) in lot with node n (on t's stack) until a
  * wake; a cancellation takes n out of whatever lot it is in by then. Up to
- * the switch (tr__hop_plan): the wake value or -ECANCELED comes when t
- * runs again. */
-static inline __attribute__((always_inline)) int tr__lot_park_hop(tr__lot *lot, tr__lot_node *n,
-                                                                  tr_task *t, tr__hop *h) {
+ * the switch (tr__hop_planned): the wake value or -ECANCELED comes when t
+ * runs again. fast: tr__fast_path_ok(t) held when the call began. */
+static inline __attribute__((always_inline)) tr__hop tr__lot_park_hop_as(tr__lot *lot,
+                                                                         tr__lot_node *n,
+                                                                         tr_task *t, bool fast) {
     n->task = t;
     tr__lot_push(lot, n);
-    tr__park_prepare(t->run, t, tr__lot_abort, n);
-    return tr__hop_plan(t->run, t, h, TR__HOP_WAKE_VALUE);
+    tr__park_prepare_as(t->run, t, tr__lot_abort, n, fast);
+    tr__ctx *to = fast ? tr__switch_plan_as(t->run, t, true) : tr__switch_plan(t->run, t);
+    return tr__hop_planned(t, TR__HOP_WAKE_VALUE, to);
 }
 
 /* The same, whole: returns the wake value, or -ECANCELED. Inline: see
  * tr__park_prepare. */
 static inline __attribute__((always_inline)) int tr__lot_park(tr__lot *lot, tr__lot_node *n,
                                                               tr_task *t) {
-    tr__hop h;
-    h.from = h.to = NULL; /* (read only once planned; this tells the compiler) */
-    return tr__hop_here(&h, tr__lot_park_hop(lot, n, t, &h));
+    return tr__hop_here(tr__lot_park_hop_as(lot, n, t, false), TR__HOP_WAKE_VALUE);
 }
 
 /* As tr__lot_park, but cancellation cannot reach the task: it waits until

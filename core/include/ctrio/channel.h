@@ -76,12 +76,12 @@ TR_API int tr_open_memory_channel(tr_send_channel **tx, tr_receive_channel **rx,
  * -EPIPE (every receive handle is closed); -ENOMEM (an unbounded or large
  * buffer could not grow). Checkpoint. */
 TR_API TR_NODISCARD int tr_channel_send(tr_send_channel *tx, const void *item);
-TR_API int tr__channel_send_begin(tr_send_channel *tx, const void *item, tr__hop *h);
+TR_API tr__hop tr__channel_send_begin(tr_send_channel *tx, const void *item, tr__hop_space *space);
 #if defined(TR__HOP_INLINE) /* (see ctrio/hop.h) */
 static inline __attribute__((always_inline)) TR_NODISCARD int
 tr__channel_send_inline(tr_send_channel *tx, const void *item) {
-    tr__hop h;
-    return tr__hop_finish(&h, tr__channel_send_begin(tx, item, &h));
+    tr__hop_space space;
+    return tr__hop_finish(tr__channel_send_begin(tx, item, &space), tr__hop_end_wake);
 }
 #define tr_channel_send(tx, item) (TR__SITE(), tr__channel_send_inline((tx), (item)))
 #else
@@ -98,12 +98,12 @@ TR_API int tr_channel_send_nowait(tr_send_channel *tx, const void *item);
  * TR_EENDOFCHANNEL (every send handle is closed and the buffer is empty).
  * Checkpoint. */
 TR_API TR_NODISCARD int tr_channel_receive(tr_receive_channel *rx, void *out);
-TR_API int tr__channel_receive_begin(tr_receive_channel *rx, void *out, tr__hop *h);
+TR_API tr__hop tr__channel_receive_begin(tr_receive_channel *rx, void *out, tr__hop_space *space);
 #if defined(TR__HOP_INLINE)
 static inline __attribute__((always_inline)) TR_NODISCARD int
 tr__channel_receive_inline(tr_receive_channel *rx, void *out) {
-    tr__hop h;
-    return tr__hop_finish(&h, tr__channel_receive_begin(rx, out, &h));
+    tr__hop_space space;
+    return tr__hop_finish(tr__channel_receive_begin(rx, out, &space), tr__hop_end_wake);
 }
 #define tr_channel_receive(rx, out) (TR__SITE(), tr__channel_receive_inline((rx), (out)))
 #else

@@ -11,7 +11,7 @@
  * tr_channel_receive run in three steps: the library does the work up to the
  * switch (tr__*_begin) and returns, predicted; the caller's inlined code
  * switches, so that the resumed task goes on in its own caller; the library
- * finishes (tr__hop_end). The functions of the same names stay available
+ * finishes (tr__hop_end_*). The functions of the same names stay available
  * out of line (for function pointers, and for builds without this path).
  *
  * When. x86-64 with GCC or clang, not under AddressSanitizer (a switch must
@@ -83,38 +83,47 @@ static inline __attribute__((always_inline)) void tr__hop_switch(void *from, voi
 #endif
 #endif
 
-/* A blocking call between its begin and its end, in the caller's frame. */
+/* A begin call's answer, returned in two registers (rax and rdx): either the
+ * call is over (to is NULL and rc is its result), or the caller switches from
+ * its own context, from, to the context `to`, and once resumed calls the end
+ * function of its call with from. No memory round trip: the switch loads the
+ * next task's stack pointer straight from the returned register. */
 typedef struct tr__hop {
-    void *from;     /* the caller's context */
-    void *to;       /* the context to resume */
-    int kind;       /* what tr__hop_end returns */
-    void *space[7]; /* the caller's place in a queue while it waits */
+    union {
+        void *from; /* the caller's context, when to is set */
+        intptr_t rc; /* the call's result, when to is NULL */
+    };
+    void *to; /* the context to resume, or NULL */
 } tr__hop;
 
-/* What a begin call returns when the caller must switch (no call's result). */
-#define TR__HOP_SWITCH (-0x7f000001)
+/* Room in the caller's frame for its place in a queue while it waits. */
+typedef struct tr__hop_space {
+    void *space[7];
+} tr__hop_space;
 
-/* The library's halves. A begin call returns the call's result, or
- * TR__HOP_SWITCH after filling *h; then the caller switches, and once
- * resumed, tr__hop_end(h) returns the result. */
-TR_API int tr__checkpoint_begin(tr__hop *h);
-TR_API int tr__hop_end(tr__hop *h);
+/* The library's halves. A begin call does the work up to the switch; an end
+ * function, called with the hop's from once the caller runs again, returns
+ * the call's result: for tr_checkpoint its cancel point (0 or -ECANCELED),
+ * for a channel call the value its task was woken with (0 after a yield). */
+TR_API tr__hop tr__checkpoint_begin(void);
+TR_API int tr__hop_end_cancel_point(void *from);
+TR_API int tr__hop_end_wake(void *from);
 
 #if defined(TR__HOP_SWITCH_AVAILABLE) && !defined(TR__HOP_CALLER_ASAN) && \
     !defined(CTRIO_NO_INLINE_SWITCH)
 #define TR__HOP_INLINE 1
 
-/* A begin call's result rc, finished in the caller: the switch when asked
- * for, then the library's end. */
-static inline __attribute__((always_inline)) int tr__hop_finish(tr__hop *h, int rc) {
-    if (__builtin_expect(rc != TR__HOP_SWITCH, 0)) return rc;
-    tr__hop_switch(h->from, h->to);
-    return tr__hop_end(h);
+/* A begin call's answer finished in the caller: the switch when asked for,
+ * then the library's end. */
+static inline __attribute__((always_inline)) int tr__hop_finish(tr__hop h, int (*end)(void *)) {
+    if (__builtin_expect(!h.to, 0)) return (int)h.rc;
+    void *from = h.from; /* kept across the switch (in rbp, or on the stack) */
+    tr__hop_switch(from, h.to);
+    return end(from);
 }
 
 static inline __attribute__((always_inline)) TR_NODISCARD int tr__checkpoint_inline(void) {
-    tr__hop h;
-    return tr__hop_finish(&h, tr__checkpoint_begin(&h));
+    return tr__hop_finish(tr__checkpoint_begin(), tr__hop_end_cancel_point);
 }
 #endif
 
