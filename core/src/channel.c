@@ -211,8 +211,8 @@ static inline __attribute__((always_inline)) tr__hop receive_as(tr_task *t,
     return tr__lot_park_hop_as(&rx->e.chan->receivers, &w->node, t, fast);
 }
 
-/* The general instances, out of line: the fast ones then make no call but
- * tail calls, and save no registers. */
+/* The general instances, out of line, so that the fast ones save fewer
+ * registers (3 against 6 with everything inline). */
 static __attribute__((noinline)) tr__hop send_general(tr_task *t, tr_send_channel *tx,
                                                       const void *item, tr__hop_space *space) {
     return send_as(t, tx, item, space, false);
