@@ -166,13 +166,6 @@ static inline __attribute__((always_inline)) int take(end *e, void *out, bool fa
 
 /* ---- public: send and receive -------------------------------------------- */
 
-/* A send or receive that succeeded at once: a schedule point, then 0. */
-static inline __attribute__((always_inline)) tr__hop done_at_once(tr_task *t, bool fast) {
-    t->wake_value = 0;
-    if (fast) return tr__hop_planned(t, TR__HOP_WAKE_VALUE, tr__yield_plan_as(t->run, t, true));
-    return tr__hop_yield(t->run, t, TR__HOP_WAKE_VALUE);
-}
-
 /* A blocking call's first cancel point: fast, known to answer no. */
 static inline __attribute__((always_inline)) int first_cancel_point(tr_task *t, bool fast) {
     if (fast) {
@@ -182,19 +175,31 @@ static inline __attribute__((always_inline)) int first_cancel_point(tr_task *t, 
     return tr__checkpoint_if_cancelled(t);
 }
 
-/* A send up to the switch (tr__hop_planned); a blocked sender's waiter lives in
- * space, in the caller's frame. fast: tr__fast_path_ok(t). */
+/* A send or receive after its nowait attempt rc, up to the switch
+ * (tr__hop_planned): success is a schedule point, then 0; -EWOULDBLOCK parks
+ * the task in lot, its waiter (handle, item) in space, in the caller's
+ * frame; any other code is the result. fast: tr__fast_path_ok(t). */
+static inline __attribute__((always_inline)) tr__hop settle(tr_task *t, int rc, tr__lot *lot,
+                                                            const end *handle, void *item,
+                                                            tr__hop_space *space, bool fast) {
+    if (TR__LIKELY(rc == 0)) {
+        t->wake_value = 0; /* what the end returns after the yield */
+        return tr__hop_planned(t, TR__HOP_WAKE_VALUE, tr__yield_plan_as(t->run, t, fast));
+    }
+    if (rc != -EWOULDBLOCK) return (tr__hop){.rc = rc};
+    waiter *w = (waiter *)(void *)space->space;
+    *w = (waiter){.handle = handle, .item = item};
+    return tr__lot_park_hop_as(lot, &w->node, t, fast);
+}
+
+/* A send up to the switch (see settle). fast: tr__fast_path_ok(t). */
 static inline __attribute__((always_inline)) tr__hop send_as(tr_task *t, tr_send_channel *tx,
                                                              const void *item,
                                                              tr__hop_space *space, bool fast) {
     int rc = first_cancel_point(t, fast);
     if (TR__UNLIKELY(rc)) return (tr__hop){.rc = rc};
     rc = offer(&tx->e, item, fast);
-    if (TR__LIKELY(rc == 0)) return done_at_once(t, fast);
-    if (rc != -EWOULDBLOCK) return (tr__hop){.rc = rc};
-    waiter *w = (waiter *)(void *)space->space;
-    *w = (waiter){.handle = &tx->e, .item = (void *)(uintptr_t)item};
-    return tr__lot_park_hop_as(&tx->e.chan->senders, &w->node, t, fast);
+    return settle(t, rc, &tx->e.chan->senders, &tx->e, (void *)(uintptr_t)item, space, fast);
 }
 
 /* A receive up to the switch (see send_as). */
@@ -204,11 +209,7 @@ static inline __attribute__((always_inline)) tr__hop receive_as(tr_task *t,
     int rc = first_cancel_point(t, fast);
     if (TR__UNLIKELY(rc)) return (tr__hop){.rc = rc};
     rc = take(&rx->e, out, fast);
-    if (TR__LIKELY(rc == 0)) return done_at_once(t, fast);
-    if (rc != -EWOULDBLOCK) return (tr__hop){.rc = rc};
-    waiter *w = (waiter *)(void *)space->space;
-    *w = (waiter){.handle = &rx->e, .item = out};
-    return tr__lot_park_hop_as(&rx->e.chan->receivers, &w->node, t, fast);
+    return settle(t, rc, &rx->e.chan->receivers, &rx->e, out, space, fast);
 }
 
 /* The general instances, out of line, so that the fast ones save fewer

@@ -98,24 +98,21 @@ _Static_assert(offsetof(tr__ctx, sp) == 0 && offsetof(tr__ctx, pc) == 8 &&
                    offsetof(tr__ctx, bp) == 16 && offsetof(tr__ctx, mxcsr) == 24 &&
                    offsetof(tr__ctx, fpcw) == 28,
                "tr__hop_switch (ctrio/hop.h) reads the context at these offsets");
-static inline __attribute__((always_inline)) void tr__ctx_switch(tr__ctx *from, tr__ctx *to) {
-    tr__ctx dead;
-#if TR__CTX_TRACKED
-    TR__TRACK_SWITCH_START(from ? &from->fake_stack : NULL, to->stack_lo, to->stack_size);
-#endif
-    tr__hop_switch(from ? from : &dead, to);
-#if TR__CTX_TRACKED
-    if (from) TR__TRACK_SWITCH_FINISH(from->fake_stack, NULL, NULL);
-#endif
+/* Saves the current context in from (never NULL) and resumes to. */
+static inline __attribute__((always_inline)) void tr__ctx_jump_to(tr__ctx *from, tr__ctx *to) {
+    tr__hop_switch(from, to);
 }
 #else
 void tr__ctx_jump(void **save_sp, void *new_sp);
-static inline void tr__ctx_switch(tr__ctx *from, tr__ctx *to) {
-    void *dead;
+static inline void tr__ctx_jump_to(tr__ctx *from, tr__ctx *to) { tr__ctx_jump(&from->sp, to->sp); }
+#endif
+#if !defined(CTRIO_CONTEXT_UCONTEXT)
+static inline __attribute__((always_inline)) void tr__ctx_switch(tr__ctx *from, tr__ctx *to) {
+    tr__ctx dead; /* where a finished task's context goes */
 #if TR__CTX_TRACKED
     TR__TRACK_SWITCH_START(from ? &from->fake_stack : NULL, to->stack_lo, to->stack_size);
 #endif
-    tr__ctx_jump(from ? &from->sp : &dead, to->sp);
+    tr__ctx_jump_to(from ? from : &dead, to);
 #if TR__CTX_TRACKED
     if (from) TR__TRACK_SWITCH_FINISH(from->fake_stack, NULL, NULL);
 #endif

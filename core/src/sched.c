@@ -82,7 +82,7 @@ int tr_checkpoint(void) {
 
 /* The library's halves of the inline fast paths (ctrio/hop.h). */
 
-/* tr__checkpoint_begin with an instrument or a policy, or where the library
+/* tr__checkpoint_begin when the run is not plain, or where the library
  * finishes the call itself. */
 static __attribute__((noinline)) tr__hop checkpoint_begin_general(tr_task *t) {
     return tr__hop_begun(tr__hop_yield(t->run, t, TR__HOP_CANCEL_POINT), TR__HOP_CANCEL_POINT);
@@ -109,17 +109,15 @@ static __attribute__((noinline, cold)) int hop_end_reaping(tr_task *t, int kind)
     return tr__hop_result(t, kind);
 }
 
-int tr__hop_end_cancel_point(void *from) {
+/* tr__hop_result, with the reaping out of line. */
+static inline __attribute__((always_inline)) int hop_end(void *from, int kind) {
     tr_task *t = from; /* (its context is its first member) */
-    if (TR__UNLIKELY(t->run->exited)) return hop_end_reaping(t, TR__HOP_CANCEL_POINT);
-    return tr__hop_answer(t, TR__HOP_CANCEL_POINT);
+    if (TR__UNLIKELY(t->run->exited)) return hop_end_reaping(t, kind);
+    return tr__hop_answer(t, kind);
 }
 
-int tr__hop_end_wake(void *from) {
-    tr_task *t = from;
-    if (TR__UNLIKELY(t->run->exited)) return hop_end_reaping(t, TR__HOP_WAKE_VALUE);
-    return t->wake_value;
-}
+int tr__hop_end_cancel_point(void *from) { return hop_end(from, TR__HOP_CANCEL_POINT); }
+int tr__hop_end_wake(void *from) { return hop_end(from, TR__HOP_WAKE_VALUE); }
 
 #undef tr_checkpoint_if_cancelled
 int tr_checkpoint_if_cancelled(void) {

@@ -66,8 +66,7 @@ static inline __attribute__((always_inline)) tr__hop tr__lot_park_hop_as(tr__lot
     n->task = t;
     tr__lot_push(lot, n);
     tr__park_prepare_as(t->run, t, tr__lot_abort, n, fast);
-    tr__ctx *to = fast ? tr__switch_plan_as(t->run, t, true) : tr__switch_plan(t->run, t);
-    return tr__hop_planned(t, TR__HOP_WAKE_VALUE, to);
+    return tr__hop_planned(t, TR__HOP_WAKE_VALUE, tr__switch_plan_as(t->run, t, fast));
 }
 
 /* The same, whole: returns the wake value, or -ECANCELED. Inline: see

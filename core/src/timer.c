@@ -46,6 +46,12 @@ static void sift_down(tr__heap *h, size_t i) {
     place(h, i, e);
 }
 
+/* The entry at i has a new key: it moves up or down to its place. */
+static void resift(tr__heap *h, size_t i) {
+    if (i > 0 && before(&h->items[i], &h->items[(i - 1) / 2])) sift_up(h, i);
+    else sift_down(h, i);
+}
+
 static tr__heap_entry entry_of(tr__timer *t) {
     return (tr__heap_entry){.deadline = t->deadline, .seq = t->seq, .timer = t};
 }
@@ -122,10 +128,7 @@ void tr__heap_remove(tr__heap *h, tr__timer *t) {
     tr__heap_entry last = h->items[--h->len];
     if (i == h->len) return;
     place(h, i, last);
-    if (i > 0 && before(&last, &h->items[(i - 1) / 2]))
-        sift_up(h, i);
-    else
-        sift_down(h, i);
+    resift(h, i);
 }
 
 /* A timer already set gets a new deadline (and a new sequence number: it
@@ -138,10 +141,7 @@ void tr__heap_rekey(tr__run *r, tr__timer *t, tr_time deadline) {
     if (i == TR__IN_OVERFLOW) return;
     h->items[i].deadline = deadline;
     h->items[i].seq = t->seq;
-    if (i > 0 && before(&h->items[i], &h->items[(i - 1) / 2]))
-        sift_up(h, i);
-    else
-        sift_down(h, i);
+    resift(h, i);
 }
 
 void tr__heap_free(tr__run *r) {
