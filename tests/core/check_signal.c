@@ -48,7 +48,8 @@ END_TEST
  * keep the handler from learning the loop's wake-up fd: the loop slept on). */
 typedef struct interrupt {
     pthread_t thread;
-    pid_t loop_tid; /* the thread running tr_run */
+    pid_t loop_tid;  /* the thread running tr_run */
+    bool saw_asleep; /* the signal came while the loop was blocked */
 } interrupt;
 
 /* Whether thread tid of this process is asleep in the kernel ('S' in
@@ -66,11 +67,11 @@ static bool asleep(pid_t tid) {
 }
 
 static void *interrupter(void *arg) {
-    const interrupt *in = arg;
+    interrupt *in = arg;
     /* Wait (up to 10 s) until the loop is blocked, rather than guess how
      * long it takes to get there: on a loaded machine a guess would let the
      * signal arrive first and test another path. */
-    for (int i = 0; i < 10000 && !asleep(in->loop_tid); i++)
+    for (int i = 0; i < 10000 && !(in->saw_asleep = asleep(in->loop_tid)); i++)
         nanosleep(&(struct timespec){.tv_nsec = 1000 * 1000}, NULL);
     pthread_kill(pthread_self(), SIGINT);
     return NULL;
@@ -86,9 +87,11 @@ static int blocked_main(void *arg) {
 
 START_TEST(test_sigint_on_another_thread_wakes_the_loop) {
     signal(SIGINT, SIG_DFL);
-    interrupt in;
+    interrupt in = {0};
     int rc = tr_run(blocked_main, &in, &(tr_run_opts){.quiet = true});
     pthread_join(in.thread, NULL);
+    ck_assert_msg(in.saw_asleep,
+                  "the loop never blocked within 10 s: the path under test was not taken");
     ck_assert_int_eq(rc, -EINTR);
 }
 END_TEST
