@@ -174,8 +174,8 @@ void tr__nursery_init_root(tr__run *r, tr__nursery *n);
 
 /* A stack region handed out by the pool. The task struct lives at its top. */
 typedef struct tr__stack {
-    char *lo;                /* lowest usable address */
     size_t size;             /* usable bytes */
+    char *lo;                /* lowest usable address */
     const uint64_t *canary;  /* word below lo to check, NULL when guarded */
     struct tr__slab *slab;   /* owning slab */
 } tr__stack;
@@ -250,16 +250,15 @@ struct tr_task {
     const tr_failure *carried; /* failed joined nurseries' lists (a stack of groups) */
     tr__start *start;          /* set while being started by tr_start */
     tr__timer sleep_timer;     /* deadline of tr_sleep* */
-    /* ---- cold: spawn, exit, slow paths */
+    /* ---- lines 3 and 4: spawn and exit */
     uint64_t cached_gen;       /* run->cancel_gen when cancel_cached was computed */
     uint64_t id;               /* sequential per run; main is 1 */
     const char *name;          /* user's name, not copied */
     tr_task_fn fn;             /* body */
     void *arg;                 /* its argument */
-    tr__stack stack;           /* where it runs */
     unsigned valgrind_stack_id; /* valgrind's id for the stack, 0 if none */
     int rc;                    /* fn's result once done */
-    /* Set by tr__task_launch, which always follows tr__task_new (stack
+    /* Set by task_launch, which always follows task_init (stack
      * regions are reused: nothing here may be left unwritten). */
     tr__scope *scope;          /* innermost cancel scope */
     tr_task *scope_prev;       /* membership in scope->tasks */
@@ -267,8 +266,12 @@ struct tr_task {
     tr__nursery *nursery;      /* nursery it is a child of */
     tr__scope *home;           /* scope it was attached to there (its outermost) */
     tr_task *sib_prev;         /* membership in nursery->children */
-    tr_task *sib_next;
+    tr_task *sib_next;         /* (and in run->spares once freed) */
     tr__local *locals;         /* task-local bindings */
+    tr__stack stack;           /* where it runs: set when the region is taken
+                                  from the pool, kept while it is a spare; a
+                                  spare's spawn and exit read only its size */
+    /* ---- cold */
     char message[TR_FAIL_MESSAGE_MAX]; /* last tr_fail message, if has_message:
                                           not initialized at spawn (one cache line
                                           less to touch per task) */
@@ -278,6 +281,7 @@ struct tr_task {
 #if !TR__CTX_TRACKED /* (a ucontext_t alone spans many lines) */
 _Static_assert(offsetof(struct tr_task, canary) + sizeof(void *) <= 64, "line 0 overflows");
 _Static_assert(offsetof(struct tr_task, has_message) < 128, "line 1 overflows");
+_Static_assert(offsetof(struct tr_task, stack.size) + sizeof(size_t) <= 320, "line 4 overflows");
 #endif
 
 /* ---- the run --------------------------------------------------------- */
@@ -329,6 +333,9 @@ struct tr__run {
     tr__scope *pending;            /* scopes cancelled during a delivery */
     bool delivering;               /* a delivery is in progress */
     tr_task *exited;               /* task that just exited, to free */
+    tr_task *spares;               /* freed tasks whose regions (of the default
+                                      size) the next spawns reuse, linked by
+                                      sib_next; back to the pool at the end */
     tr_task *main;                 /* the main task */
     int main_rc;                   /* main's result */
     int system_rc;                 /* first failure of a system task */
@@ -377,6 +384,7 @@ void tr__free(tr__run *r, void *p);
 /* ---- scheduling ------------------------------------------------------ */
 
 void tr__task_free(tr__run *r, tr_task *t);
+void tr__task_spares_free(tr__run *r); /* returns the run's spare regions to the pool */
 
 int tr__queue_grow(tr__run *r, size_t tasks);
 static inline int tr__queue_reserve(tr__run *r, size_t tasks) {
@@ -429,8 +437,10 @@ void tr__wake(tr__run *r, tr_task *t, int value);
 void tr__try_abort(tr__run *r, tr_task *t);
 tr_time tr__now(tr__run *r);
 
-tr_task *tr__task_new(tr__run *r, tr_task_fn fn, void *arg, const tr_spawn_opts *o, int *rc);
-void tr__task_launch(tr__run *r, tr_task *t, tr__nursery *n, tr__scope *home);
+/* A new task running fn(arg), a child of nursery n under its scope, queued
+ * to run; NULL with *rc set (-ENOMEM, -EINVAL) when it cannot be. */
+tr_task *tr__task_spawn(tr__run *r, tr__nursery *n, tr_task_fn fn, void *arg,
+                        const tr_spawn_opts *o, int *rc);
 void tr__dump_tasks(tr__run *r, FILE *f);
 /* End the run with code: cancel every task, or stop running tasks at all and
  * free them (abandon.c). */

@@ -72,13 +72,10 @@ void tr__nursery_add_failure(tr__run *r, tr__nursery *n, int code, tr__record *r
     tr__scope_cancel(r, &n->scope);
 }
 
-void tr__nursery_child_exited(tr__run *r, tr__nursery *n, tr_task *t) {
-    int rc = t->rc;
-    unlink_child(n, t);
-    if (TR__LIKELY(rc >= 0 && !t->carried && t != r->main)) {
-        wake_parent_if_done(r, n);
-        return;
-    }
+/* tr__nursery_child_exited for a child that failed, ended cancelled,
+ * carries failures or is main. */
+static __attribute__((noinline)) void child_exited_eventfully(tr__run *r, tr__nursery *n,
+                                                              tr_task *t, int rc) {
     if (rc < 0 && rc != -ECANCELED) {
         /* The failure the task passes on comes with the nursery failure it
          * joined last; earlier ones it went on from are dropped. */
@@ -101,16 +98,23 @@ void tr__nursery_child_exited(tr__run *r, tr__nursery *n, tr_task *t) {
     wake_parent_if_done(r, n);
 }
 
+/* The usual exit (a success) makes no call but tail calls. */
+void tr__nursery_child_exited(tr__run *r, tr__nursery *n, tr_task *t) {
+    int rc = t->rc;
+    unlink_child(n, t);
+    if (TR__UNLIKELY(rc < 0 || t->carried || t == r->main)) child_exited_eventfully(r, n, t, rc);
+    else wake_parent_if_done(r, n);
+}
+
 /* ---- spawning ---------------------------------------------------------- */
 
 static int spawn(tr__run *r, tr__nursery *n, tr_task_fn fn, void *arg,
-                 const tr_spawn_opts *o, tr__scope *home, tr_task **out) {
+                 const tr_spawn_opts *o, tr_task **out) {
     int rc;
     if (n->closed) return TR_ENURSERYCLOSED;
     if (!fn) return -EINVAL;
-    tr_task *t = tr__task_new(r, fn, arg, o, &rc);
+    tr_task *t = tr__task_spawn(r, n, fn, arg, o, &rc);
     if (!t) return rc;
-    tr__task_launch(r, t, n, home);
     if (out) *out = t;
     return 0;
 }
@@ -118,13 +122,13 @@ static int spawn(tr__run *r, tr__nursery *n, tr_task_fn fn, void *arg,
 int tr_spawn(tr_nursery *pn, tr_task_fn fn, void *arg, const tr_spawn_opts *o) {
     tr__run *r = tr__need_run("tr_spawn");
     tr__nursery *n = open_nursery(pn, "tr_spawn");
-    return spawn(r, n, fn, arg, o, &n->scope, NULL);
+    return spawn(r, n, fn, arg, o, NULL);
 }
 
 int tr_spawn_system_task(tr_task_fn fn, void *arg, const char *name) {
     tr__run *r = tr__need_run("tr_spawn_system_task");
     tr_task *t = NULL;
-    int rc = spawn(r, &r->root, fn, arg, &(tr_spawn_opts){.name = name}, &r->root.scope, &t);
+    int rc = spawn(r, &r->root, fn, arg, &(tr_spawn_opts){.name = name}, &t);
     if (rc == 0) t->system = true;
     return rc;
 }
@@ -204,7 +208,7 @@ int tr_start_spawn(tr_nursery *pn, tr_task_fn fn, void *arg, const tr_spawn_opts
     tr__nursery temp;
     tr__start st = {.starter = t, .target = n, .temp = &temp};
     open_in(t, &temp);
-    int rc = spawn(r, &temp, fn, arg, o, &temp.scope, &st.child);
+    int rc = spawn(r, &temp, fn, arg, o, &st.child);
     if (rc == 0) {
         st.child->start = &st;
         n->pending_starts++;

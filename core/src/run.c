@@ -245,6 +245,7 @@ static tr__run *run_new(const tr_run_opts *o) {
 }
 
 static void run_free(tr__run *r) {
+    tr__task_spares_free(r);
     tr__signals_stop(r);
     tr__entries_close(r);
     tr__io_free(r);
@@ -277,15 +278,16 @@ int tr_run(tr_task_fn main_fn, void *arg, const tr_run_opts *opts) {
         return rc;
     }
     const char *name = opts && opts->main_name ? opts->main_name : "main";
-    tr_task *m = tr__task_new(r, main_fn, arg, &(tr_spawn_opts){.name = name}, &rc);
-    if (!m) {
+    tr__current_run = r;
+    if (TR__UNLIKELY(r->instruments)) tr__instrument_run(r, TR__HOOK_before_run);
+    /* As in Trio, instruments see the run start before main is spawned. */
+    r->main = tr__task_spawn(r, &r->root, main_fn, arg, &(tr_spawn_opts){.name = name}, &rc);
+    if (!r->main) {
+        if (TR__UNLIKELY(r->instruments)) tr__instrument_run(r, TR__HOOK_after_run);
+        tr__current_run = NULL;
         run_free(r);
         return rc;
     }
-    tr__current_run = r;
-    if (TR__UNLIKELY(r->instruments)) tr__instrument_run(r, TR__HOOK_before_run);
-    r->main = m;
-    tr__task_launch(r, m, &r->root, &r->root.scope);
     if (r->clock->start) r->clock->start(r->clock_ctx);
     tr__signals_start(r);
     loop(r);

@@ -273,6 +273,7 @@ int tr__stack_get(size_t size, tr__stack *out) {
     free_link *l = LINK_OF(top);
     p->free_top = l->next_top;
     p->free_count--;
+    if (l->next_top) __builtin_prefetch(LINK_OF(l->next_top), 1);
     out->lo = top - size;
     out->size = size;
     out->slab = l->slab;

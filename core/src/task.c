@@ -2,7 +2,10 @@
  *
  * The task struct sits at the top of its own stack region (below a 64-byte
  * canary area), with copied arguments right below it: spawning costs one
- * stack from the pool and no heap allocation. */
+ * stack region and no heap allocation. A run keeps the regions of its
+ * finished tasks (of its default stack size) as spares for its next spawns,
+ * which then make no call at all, and returns them to the pool when it
+ * ends. */
 #include "internal.h"
 #include "track.h"
 
@@ -11,12 +14,19 @@
 
 #define ALIGN_DOWN(x, a) ((x) & ~(uintptr_t)((a) - 1))
 
-static _Noreturn void task_exit(tr_task *t, int rc);
+static __attribute__((noinline)) _Noreturn void task_exit(tr_task *t, int rc);
+static inline __attribute__((always_inline)) void free_task(tr__run *r, tr_task *t);
 
+/* Where every task starts. It first frees the task that exited last, as any
+ * code does that a switch resumes. */
 static void task_entry(void *arg) {
     tr_task *t = arg;
-    tr__ctx_entered(&t->ctx, &t->run->sched_ctx);
-    tr__reap(t->run);
+    tr__run *r = t->run;
+    tr__ctx_entered(&t->ctx, &r->sched_ctx);
+    if (r->exited) {
+        free_task(r, r->exited);
+        r->exited = NULL;
+    }
     task_exit(t, t->fn(t->arg));
 }
 
@@ -24,38 +34,42 @@ static size_t stack_size_for(const tr__run *r, const tr_spawn_opts *o) {
     return o && o->stack_size_bytes ? tr__stack_round(o->stack_size_bytes) : r->stack_size;
 }
 
-/* Place the task struct and the copied arguments at the top of the stack. */
-static tr_task *carve(tr__run *r, const tr__stack *st, const tr_spawn_opts *o, void **copy_out) {
+/* Where the struct of a region's task goes: at the top, below the 64-byte
+ * canary area. The same place every time the region is used. */
+static tr_task *region_task(const tr__stack *st) {
     uintptr_t top = (uintptr_t)(st->lo + st->size) - 64;
-    tr_task *t = (tr_task *)ALIGN_DOWN(top - sizeof(tr_task), 64);
-    char *below = (char *)t;
-    *copy_out = NULL;
-    if (o && o->copy_size) {
-        below = (char *)ALIGN_DOWN((uintptr_t)t - o->copy_size, 16);
-        memcpy(below, o->copy, o->copy_size);
-        *copy_out = below;
+    return (tr_task *)ALIGN_DOWN(top - sizeof(tr_task), 64);
+}
+
+/* A region of usable size `size` for a new task, as the task struct at its
+ * top with run, stack and canary set: one of the run's spares when the size
+ * is the run's default, else one from the pool. */
+static tr_task *take_region(tr__run *r, size_t size, int *rc) {
+    tr_task *t = r->spares;
+    if (t && size == r->stack_size) {
+        r->spares = t->sib_next;
+        return t;
     }
-    t->valgrind_stack_id = r->track_stacks ? TR__TRACK_STACK_REGISTER(st->lo, below) : 0;
-    tr__ctx_make(&t->ctx, st->lo, (size_t)(below - st->lo), task_entry, t, r->fpenv);
+    tr__stack st;
+    if ((*rc = tr__stack_get(size, &st)) != 0) return NULL;
+    t = region_task(&st);
+    t->run = r;
+    t->stack = st;
+    t->canary = st.canary;
     return t;
 }
 
-tr_task *tr__task_new(tr__run *r, tr_task_fn fn, void *arg, const tr_spawn_opts *o, int *rc) {
-    size_t size = stack_size_for(r, o);
-    tr__stack st;
-    void *copy;
-    if (o && o->copy_size && (o->copy_size > size / 4 || !o->copy)) {
-        *rc = -EINVAL;
-        return NULL;
-    }
-    if ((*rc = tr__queue_reserve(r, r->live_tasks + 1)) != 0) return NULL;
-    if ((*rc = tr__stack_get(size, &st)) != 0) return NULL;
-    tr_task *t = carve(r, &st, o, &copy);
-    t->run = r;
+/* Fills in t, whose region is taken (run, stack and canary set), to run
+ * fn(arg) as `name` (NULL: "task") with its stack below `below`. */
+static inline __attribute__((always_inline)) void task_init(tr__run *r, tr_task *t, tr_task_fn fn,
+                                                            void *arg, const char *name,
+                                                            char *below) {
+    char *lo = t->stack.lo;
+    tr__ctx_make(&t->ctx, lo, (size_t)(below - lo), task_entry, t, r->fpenv);
     t->id = r->next_id++;
-    t->name = o && o->name ? o->name : "task";
+    t->name = name ? name : "task";
     t->fn = fn;
-    t->arg = copy ? copy : arg;
+    t->arg = arg;
     t->state = TR__NEW;
     t->rc = 0;
     t->wake_value = 0;
@@ -65,14 +79,13 @@ tr_task *tr__task_new(tr__run *r, tr_task_fn fn, void *arg, const tr_spawn_opts 
            offsetof(tr_task, TR__TASK_ZERO_END) - offsetof(tr_task, TR__TASK_ZERO_FIRST));
     t->sleep_timer.kind = TR__TIMER_SLEEP;
     t->sleep_timer.heap_index = TR__NOT_IN_HEAP;
-    t->stack = st;
-    t->canary = st.canary;
     r->live_tasks++;
-    return t;
 }
 
-/* Attach a new task to nursery n under scope home and queue it. */
-void tr__task_launch(tr__run *r, tr_task *t, tr__nursery *n, tr__scope *home) {
+/* Attaches t to nursery n, under the nursery's scope, and queues it. plain:
+ * r->plain is known to be set (no instrument to tell). */
+static inline __attribute__((always_inline)) void task_launch(tr__run *r, tr_task *t,
+                                                              tr__nursery *n, bool plain) {
     tr_task *spawner = r->current;
     t->nursery = n;
     t->sib_prev = NULL;
@@ -80,23 +93,94 @@ void tr__task_launch(tr__run *r, tr_task *t, tr__nursery *n, tr__scope *home) {
     if (n->children) n->children->sib_prev = t;
     n->children = t;
     n->n_children++;
-    t->home = home;
-    tr__scope_attach_task(home, t);
+    t->home = &n->scope;
+    tr__scope_attach_task(&n->scope, t);
     t->locals = spawner ? spawner->locals : NULL;
     if (t->locals) t->locals->refs++;
-    if (TR__UNLIKELY(r->instruments)) tr__instrument_task(r, TR__HOOK_task_spawned, t);
-    tr__make_runnable(r, t);
+    if (!plain && TR__UNLIKELY(r->instruments)) tr__instrument_task(r, TR__HOOK_task_spawned, t);
+    tr__make_runnable_as(r, t, plain);
 }
 
-void tr__task_free(tr__run *r, tr_task *t) {
-    tr__stack st = t->stack;
+/* tr__task_spawn in every case: options, a new region, instruments. */
+static __attribute__((noinline)) tr_task *spawn_general(tr__run *r, tr__nursery *n,
+                                                        tr_task_fn fn, void *arg,
+                                                        const tr_spawn_opts *o, int *rc) {
+    size_t size = stack_size_for(r, o);
+    if (o && o->copy_size && (o->copy_size > size / 4 || !o->copy)) {
+        *rc = -EINVAL;
+        return NULL;
+    }
+    if ((*rc = tr__queue_reserve(r, r->live_tasks + 1)) != 0) return NULL;
+    tr_task *t = take_region(r, size, rc);
+    if (!t) return NULL;
+    char *below = (char *)t;
+    if (o && o->copy_size) { /* the copy goes right below the struct */
+        below = (char *)ALIGN_DOWN((uintptr_t)t - o->copy_size, 16);
+        memcpy(below, o->copy, o->copy_size);
+        arg = below;
+    }
+    t->valgrind_stack_id = r->track_stacks ? TR__TRACK_STACK_REGISTER(t->stack.lo, below) : 0;
+    task_init(r, t, fn, arg, o ? o->name : NULL, below);
+    task_launch(r, t, n, false);
+    return t;
+}
+
+/* The usual spawn makes no call: a spare region, no copied arguments, the
+ * default stack size, room in the run queue, a plain run, no valgrind. */
+tr_task *tr__task_spawn(tr__run *r, tr__nursery *n, tr_task_fn fn, void *arg,
+                        const tr_spawn_opts *o, int *rc) {
+    tr_task *t = r->spares;
+    if (!TR__LIKELY(t && r->plain && !r->track_stacks && r->live_tasks < r->queue_cap &&
+                    (!o || (!o->copy_size && !o->stack_size_bytes))))
+        return spawn_general(r, n, fn, arg, o, rc);
+    r->spares = t->sib_next;
+    if (r->spares) __builtin_prefetch(&r->spares->sib_next, 1); /* the next spawn's */
+    t->valgrind_stack_id = 0;
+    task_init(r, t, fn, arg, o ? o->name : NULL, (char *)t);
+    task_launch(r, t, n, true);
+    return t;
+}
+
+/* t's stack is no longer in use: a region of the run's default size becomes
+ * one of its spares, any other goes back to the pool. */
+static inline __attribute__((always_inline)) void free_task(tr__run *r, tr_task *t) {
     if (t->valgrind_stack_id) TR__TRACK_STACK_DEREGISTER(t->valgrind_stack_id);
-    TR__TRACK_STACK_UNPOISON(st.lo, st.size);
-    tr__stack_put(&st);
+    TR__TRACK_STACK_UNPOISON(t->stack.lo, t->stack.size);
     r->live_tasks--;
+    if (TR__LIKELY(t->stack.size == r->stack_size)) {
+        t->sib_next = r->spares;
+        r->spares = t;
+        return;
+    }
+    tr__stack st = t->stack;
+    tr__stack_put(&st);
 }
 
-static _Noreturn void task_exit(tr_task *t, int rc) {
+void tr__task_free(tr__run *r, tr_task *t) { free_task(r, t); }
+
+void tr__task_spares_free(tr__run *r) {
+    while (r->spares) {
+        tr__stack st = r->spares->stack;
+        r->spares = r->spares->sib_next;
+        tr__stack_put(&st);
+    }
+}
+
+/* Asks for the lines that running t to its end touches, the task after the
+ * next one when a task exits. Where tasks are spawned by the thousand and
+ * exit at once, it is a cold task whose lines have left L2 since it was
+ * spawned: its context, its state, its body, its scope and nursery links,
+ * and the stack line right below its struct (a new task's first frame).
+ * Measured: spawn_join 29.5 -> 25.7 ns per task (bench_core spawn). */
+static inline void prefetch_task(const tr_task *t) {
+    __builtin_prefetch((const char *)t - 64, 1);
+    __builtin_prefetch(&t->ctx);
+    __builtin_prefetch(&t->state, 1);
+    __builtin_prefetch(&t->fn);
+    __builtin_prefetch(&t->sib_prev, 1);
+}
+
+static __attribute__((noinline)) _Noreturn void task_exit(tr_task *t, int rc) {
     tr__run *r = t->run;
     TR__REQUIRE(t->open_nursery == NULL, "return from a task",
                 "task returned with a nursery still open (call tr_nursery_join)");
@@ -111,15 +195,20 @@ static _Noreturn void task_exit(tr_task *t, int rc) {
     tr__nursery_child_exited(r, t->nursery, t);
     /* Its stack is freed by whoever runs next, once we are off it. */
     r->exited = t;
-    tr_task *next = tr__next_in_batch(r);
-    if (TR__UNLIKELY(r->instruments)) {
-        tr__instrument_task(r, TR__HOOK_task_exited, t);
-        tr__instrument_switch(r, t, next);
+    tr_task *next;
+    if (TR__LIKELY(r->plain)) {
+        next = tr__next_in_batch_as(r, true);
+    } else {
+        next = tr__next_in_batch(r);
+        if (r->instruments) {
+            tr__instrument_task(r, TR__HOOK_task_exited, t);
+            tr__instrument_switch(r, t, next);
+        }
     }
+    if (r->batch_pos < r->batch_len) prefetch_task(r->batch[r->batch_pos]);
     r->current = next;
     if (next) next->state = TR__RUNNING;
-    tr__ctx_switch(NULL, next ? &next->ctx : &r->sched_ctx);
-    abort(); /* not reached: a finished task is never resumed */
+    tr__ctx_exit_to(next ? &next->ctx : &r->sched_ctx);
 }
 
 /* ---- public ------------------------------------------------------------ */

@@ -356,14 +356,14 @@ static void call_start(void *arg) {
     tr__run *r = tr__current_run;
     int rc;
     c->run = r;
-    tr_task *t = tr__task_new(r, call_body, c, &(tr_spawn_opts){.name = "tr_from_thread_run"}, &rc);
+    tr_task *t = tr__task_spawn(r, &r->root, call_body, c,
+                                &(tr_spawn_opts){.name = "tr_from_thread_run"}, &rc);
     if (!t) {
         call_done(c, rc);
         return;
     }
     t->system = true;
     r->clock_holds--;
-    tr__task_launch(r, t, &r->root, &r->root.scope);
 }
 
 static void call_drop(void *arg) { call_done(arg, -ESHUTDOWN); }
