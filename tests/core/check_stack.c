@@ -250,6 +250,125 @@ START_TEST(test_many_tasks_cancelled_by_scope) {
 }
 END_TEST
 
+/* ---- Spares: the run reuses its finished tasks' regions ------------------------ */
+
+static TR_TASK_LOCAL(spare_tag, NULL);
+
+typedef struct spare_seen {
+    tr_task *task;
+    uint64_t id;
+    const char *name;
+    void *tag;
+    tr_time deadline;
+    int checkpoint_rc;
+    int burn_result;
+} spare_seen;
+
+/* Leaves what it can on its task: a task-local, a cancelled scope, a failure
+ * with a message, and a deep stack. */
+static int spare_leaves_traces(void *arg) {
+    spare_seen *s = arg;
+    s->task = tr_current_task();
+    s->id = tr_task_id(s->task);
+    ck_assert_int_eq(tr_task_local_set(&spare_tag, "old"), 0);
+    s->burn_result = burn((int)(TR_DEFAULT_STACK_SIZE / 1024) / 2);
+    tr_cancel_scope cs;
+    tr_scope_enter(&cs, TR_INF);
+    tr_scope_cancel(&cs);
+    ck_assert_int_eq(tr_scope_exit(&cs, tr_checkpoint()), 0);
+    return tr_fail(-EIO, "the first task failed");
+}
+
+static int spare_fresh(void *arg) {
+    spare_seen *s = arg;
+    s->task = tr_current_task();
+    s->id = tr_task_id(s->task);
+    s->name = tr_task_name(s->task);
+    s->tag = tr_task_local_get(&spare_tag);
+    s->deadline = tr_current_effective_deadline();
+    s->checkpoint_rc = tr_checkpoint();
+    s->burn_result = burn((int)(TR_DEFAULT_STACK_SIZE / 1024) / 2);
+    return 0;
+}
+
+static int spare_main(void *arg) {
+    (void)arg;
+    spare_seen first = {0}, second = {0};
+    tr_nursery n1, n2;
+    tr_nursery_open(&n1);
+    ck_assert_int_eq(tr_start_soon(&n1, spare_leaves_traces, &first), 0);
+    ck_assert_int_eq(tr_nursery_join(&n1, 0), -EIO);
+    tr_nursery_open(&n2);
+    ck_assert_int_eq(tr_start_soon(&n2, spare_fresh, &second), 0);
+    ck_assert_int_eq(tr_nursery_join(&n2, 0), 0);
+    /* The second task runs on the first one's region (the most recently
+     * freed spare), and nothing of the first one shows. */
+    ck_assert_ptr_eq(second.task, first.task);
+    ck_assert_uint_eq(second.id, first.id + 1);
+    ck_assert_str_eq(second.name, "spare_fresh");
+    ck_assert_ptr_null(second.tag);
+    ck_assert_int_eq(second.deadline, TR_INF);
+    ck_assert_int_eq(second.checkpoint_rc, 0);
+    ck_assert_int_eq(first.burn_result, 0);
+    ck_assert_int_eq(second.burn_result, 0);
+    ck_assert_ptr_null(tr_nursery_failures(&n2));
+    return 0;
+}
+
+START_TEST(test_spare_region_starts_fresh) {
+    ck_assert_int_eq(tr_test_run(spare_main, NULL, NULL), 0);
+}
+END_TEST
+
+typedef struct big_task {
+    tr_task *task;
+    int result;
+} big_task;
+
+#define BIG_STACK (1024 * 1024)
+
+/* Uses three quarters of a BIG_STACK: it would overflow a default region. */
+static int big_burner(void *arg) {
+    big_task *b = arg;
+    b->task = tr_current_task();
+    b->result = burn(BIG_STACK / 1024 * 3 / 4);
+    return 0;
+}
+
+static int record_task(void *arg) {
+    *(tr_task **)arg = tr_current_task();
+    return 0;
+}
+
+static int spawn_joined(tr_task_fn fn, void *arg, size_t stack_size) {
+    tr_nursery n;
+    tr_nursery_open(&n);
+    int rc = tr_spawn(&n, fn, arg, &(tr_spawn_opts){.stack_size_bytes = stack_size});
+    ck_assert_int_eq(rc, 0);
+    return tr_nursery_join(&n, 0);
+}
+
+static int sizes_main(void *arg) {
+    (void)arg;
+    big_task big1 = {0}, big2 = {0};
+    tr_task *small = NULL;
+    ck_assert_int_eq(spawn_joined(big_burner, &big1, BIG_STACK), 0);
+    ck_assert_int_eq(spawn_joined(record_task, &small, 0), 0);
+    ck_assert_int_eq(spawn_joined(big_burner, &big2, BIG_STACK), 0);
+    /* Only regions of the run's default size are kept as its spares: the
+     * default-size task did not get the big region, and the second big task
+     * got a big one (a default region would have overflowed). */
+    ck_assert_ptr_ne(small, big1.task);
+    ck_assert_int_eq(big1.result, 0);
+    ck_assert_int_eq(big2.result, 0);
+    return 0;
+}
+
+START_TEST(test_spares_keep_their_size) {
+    ck_assert_int_eq(tr_test_run(sizes_main, NULL, NULL), 0);
+}
+END_TEST
+
 static Suite *stack_suite(void) {
     Suite *s = suite_create("stack");
     TCase *tc = tcase_create("size");
@@ -257,6 +376,12 @@ static Suite *stack_suite(void) {
     tcase_add_test(tc, test_custom_stack_size_usable);
     tcase_add_test(tc, test_run_stack_size_option);
     tcase_add_test(tc, test_default_stack_usable);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("spares");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, test_spare_region_starts_fresh);
+    tcase_add_test(tc, test_spares_keep_their_size);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("overflow");
