@@ -116,20 +116,24 @@ static void ring_drop(chan *c) {
 
 /* ---- the two directions, without blocking --------------------------------- */
 
-/* Wakes a blocked peer. fast: the run is plain (see tr__fast_path_ok). */
-static inline __attribute__((always_inline)) void wake(waiter *w, int value, bool fast) {
-    tr__wake_as(w->node.task->run, w->node.task, value, fast);
+/* Wakes a blocked peer, of run r (NULL: the peer's own). fast: r is plain
+ * (see tr__fast_path_ok). */
+static inline __attribute__((always_inline)) void wake(tr__run *r, waiter *w, int value,
+                                                       bool fast) {
+    tr__wake_as(r ? r : w->node.task->run, w->node.task, value, fast);
 }
 
-/* send_nowait's body: 0, -EBADF, -EPIPE, -ENOMEM or -EWOULDBLOCK. */
-static inline __attribute__((always_inline)) int offer(end *e, const void *item, bool fast) {
+/* send_nowait's body: 0, -EBADF, -EPIPE, -ENOMEM or -EWOULDBLOCK. r: the
+ * run, or NULL where the caller does not know it. */
+static inline __attribute__((always_inline)) int offer(tr__run *r, end *e, const void *item,
+                                                       bool fast) {
     if (TR__UNLIKELY(e->closed)) return -EBADF;
     chan *c = e->chan;
     if (TR__UNLIKELY(!c->open_recv)) return -EPIPE;
     waiter *w = (waiter *)(void *)tr__lot_pop(&c->receivers);
     if (w) {
         copy_item(w->item, item, c->elem);
-        wake(w, 0, fast);
+        wake(r, w, 0, fast);
         return 0;
     }
     if (c->len < c->max) {
@@ -141,7 +145,7 @@ static inline __attribute__((always_inline)) int offer(end *e, const void *item,
 }
 
 /* receive_nowait's body: 0, -EBADF, TR_EENDOFCHANNEL or -EWOULDBLOCK. */
-static inline __attribute__((always_inline)) int take(end *e, void *out, bool fast) {
+static inline __attribute__((always_inline)) int take(tr__run *r, end *e, void *out, bool fast) {
     if (TR__UNLIKELY(e->closed)) return -EBADF;
     chan *c = e->chan;
     waiter *w = (waiter *)(void *)tr__lot_pop(&c->senders);
@@ -154,7 +158,7 @@ static inline __attribute__((always_inline)) int take(end *e, void *out, bool fa
         } else {
             copy_item(out, w->item, c->elem);
         }
-        wake(w, 0, fast);
+        wake(r, w, 0, fast);
         return 0;
     }
     if (TR__LIKELY(c->len)) {
@@ -178,65 +182,72 @@ static inline __attribute__((always_inline)) int first_cancel_point(tr_task *t, 
 /* A send or receive after its nowait attempt rc, up to the switch
  * (tr__hop_planned): success is a schedule point, then 0; -EWOULDBLOCK parks
  * the task in lot, its waiter (handle, item) in space, in the caller's
- * frame; any other code is the result. fast: tr__fast_path_ok(t). */
-static inline __attribute__((always_inline)) tr__hop settle(tr_task *t, int rc, tr__lot *lot,
+ * frame; any other code is the result. fast: tr__fast_path_ok(r, t). */
+static inline __attribute__((always_inline)) tr__hop settle(tr__run *r, tr_task *t, int rc,
+                                                            tr__lot *lot,
                                                             const end *handle, void *item,
                                                             tr__hop_space *space, bool fast) {
     if (TR__LIKELY(rc == 0)) {
         t->wake_value = 0; /* what the end returns after the yield */
-        return tr__hop_planned(t, TR__HOP_WAKE_VALUE, tr__yield_plan_as(t->run, t, fast));
+        return tr__hop_planned(t, TR__HOP_WAKE_VALUE, tr__yield_plan_as(r, t, fast));
     }
     if (rc != -EWOULDBLOCK) return (tr__hop){.rc = rc};
     waiter *w = (waiter *)(void *)space->space;
     *w = (waiter){.handle = handle, .item = item};
-    return tr__lot_park_hop_as(lot, &w->node, t, fast);
+    return tr__lot_park_hop_as(lot, &w->node, r, t, fast);
 }
 
-/* A send up to the switch (see settle). fast: tr__fast_path_ok(t). */
-static inline __attribute__((always_inline)) tr__hop send_as(tr_task *t, tr_send_channel *tx,
+/* A send by t, the current task of r, up to the switch (see settle). fast:
+ * tr__fast_path_ok(r, t). */
+static inline __attribute__((always_inline)) tr__hop send_as(tr__run *r, tr_task *t,
+                                                             tr_send_channel *tx,
                                                              const void *item,
                                                              tr__hop_space *space, bool fast) {
     int rc = first_cancel_point(t, fast);
     if (TR__UNLIKELY(rc)) return (tr__hop){.rc = rc};
-    rc = offer(&tx->e, item, fast);
-    return settle(t, rc, &tx->e.chan->senders, &tx->e, (void *)(uintptr_t)item, space, fast);
+    rc = offer(r, &tx->e, item, fast);
+    return settle(r, t, rc, &tx->e.chan->senders, &tx->e, (void *)(uintptr_t)item, space, fast);
 }
 
 /* A receive up to the switch (see send_as). */
-static inline __attribute__((always_inline)) tr__hop receive_as(tr_task *t,
+static inline __attribute__((always_inline)) tr__hop receive_as(tr__run *r, tr_task *t,
                                                                 tr_receive_channel *rx, void *out,
                                                                 tr__hop_space *space, bool fast) {
     int rc = first_cancel_point(t, fast);
     if (TR__UNLIKELY(rc)) return (tr__hop){.rc = rc};
-    rc = take(&rx->e, out, fast);
-    return settle(t, rc, &rx->e.chan->receivers, &rx->e, out, space, fast);
+    rc = take(r, &rx->e, out, fast);
+    return settle(r, t, rc, &rx->e.chan->receivers, &rx->e, out, space, fast);
 }
 
 /* The general instances, out of line, so that the fast ones save fewer
  * registers (3 against 6 with everything inline). */
-static __attribute__((noinline)) tr__hop send_general(tr_task *t, tr_send_channel *tx,
-                                                      const void *item, tr__hop_space *space) {
-    return send_as(t, tx, item, space, false);
+static __attribute__((noinline)) tr__hop send_general(tr__run *r, tr_task *t,
+                                                      tr_send_channel *tx, const void *item,
+                                                      tr__hop_space *space) {
+    return send_as(r, t, tx, item, space, false);
 }
-static __attribute__((noinline)) tr__hop receive_general(tr_task *t, tr_receive_channel *rx,
-                                                         void *out, tr__hop_space *space) {
-    return receive_as(t, rx, out, space, false);
+static __attribute__((noinline)) tr__hop receive_general(tr__run *r, tr_task *t,
+                                                         tr_receive_channel *rx, void *out,
+                                                         tr__hop_space *space) {
+    return receive_as(r, t, rx, out, space, false);
 }
 
 static inline __attribute__((always_inline)) tr__hop send_planned(tr_send_channel *tx,
                                                                   const void *item,
                                                                   tr__hop_space *space) {
-    tr_task *t = tr__need_task("tr_channel_send");
-    if (TR__LIKELY(tr__fast_path_ok(t))) return send_as(t, tx, item, space, true);
-    return send_general(t, tx, item, space);
+    tr__run *r = tr__need_run("tr_channel_send"); /* (not t->run: see tr__fast_path_ok) */
+    tr_task *t = r->current;
+    if (TR__LIKELY(tr__fast_path_ok(r, t))) return send_as(r, t, tx, item, space, true);
+    return send_general(r, t, tx, item, space);
 }
 
 static inline __attribute__((always_inline)) tr__hop receive_planned(tr_receive_channel *rx,
                                                                      void *out,
                                                                      tr__hop_space *space) {
-    tr_task *t = tr__need_task("tr_channel_receive");
-    if (TR__LIKELY(tr__fast_path_ok(t))) return receive_as(t, rx, out, space, true);
-    return receive_general(t, rx, out, space);
+    tr__run *r = tr__need_run("tr_channel_receive");
+    tr_task *t = r->current;
+    if (TR__LIKELY(tr__fast_path_ok(r, t))) return receive_as(r, t, rx, out, space, true);
+    return receive_general(r, t, rx, out, space);
 }
 
 #undef tr_channel_send
@@ -251,7 +262,7 @@ tr__hop tr__channel_send_begin(tr_send_channel *tx, const void *item, tr__hop_sp
 }
 
 int tr_channel_send_nowait(tr_send_channel *tx, const void *item) {
-    return offer(&tx->e, item, false);
+    return offer(NULL, &tx->e, item, false);
 }
 
 #undef tr_channel_receive
@@ -265,7 +276,7 @@ tr__hop tr__channel_receive_begin(tr_receive_channel *rx, void *out, tr__hop_spa
 }
 
 int tr_channel_receive_nowait(tr_receive_channel *rx, void *out) {
-    return take(&rx->e, out, false);
+    return take(NULL, &rx->e, out, false);
 }
 
 /* ---- public: open, clone, close --------------------------------------------- */
@@ -328,7 +339,7 @@ static void wake_blocked_on(tr__lot *lot, const end *e, int value) {
         waiter *w = (waiter *)(void *)n;
         if (w->handle != e) continue;
         tr__lot_unlink(n);
-        wake(w, value, false);
+        wake(NULL, w, value, false);
     }
 }
 

@@ -597,7 +597,7 @@ static inline bool tr__cancel_point(tr_task *t) {
  * blocking operation is hot: a task resumes where it parked, and every
  * called frame between the switch and the user's code is one more return
  * the return-stack predictor gets wrong (the stack of return addresses it
- * holds is the other task's). fast: tr__fast_path_ok(t) held when the
+ * holds is the other task's). fast: tr__fast_path_ok(r, t) held when the
  * blocking call began. */
 static inline __attribute__((always_inline)) void tr__park_prepare_as(tr__run *r, tr_task *t,
                                                                       tr_abort_fn fn, void *ctx,
@@ -607,7 +607,7 @@ static inline __attribute__((always_inline)) void tr__park_prepare_as(tr__run *r
     t->state = TR__BLOCKED;
     t->wait_file = tr__site_file;
     t->wait_line = tr__site_line;
-    if (fast) t->cancel_points++; /* tr__fast_path_ok(t): it answers no */
+    if (fast) t->cancel_points++; /* tr__fast_path_ok(r, t): it answers no */
     else if (tr__cancel_point(t)) tr__try_abort(r, t);
 }
 static inline __attribute__((always_inline)) void tr__park_prepare(tr__run *r, tr_task *t,
@@ -615,13 +615,15 @@ static inline __attribute__((always_inline)) void tr__park_prepare(tr__run *r, t
     tr__park_prepare_as(r, t, fn, ctx, false);
 }
 
-/* A blocking call's fast path may be taken: the run is plain and t's cancel
- * points answer "not cancelled" at once (no cancel hook, no cancellation),
- * and go on doing so until t blocks, for nothing on the way changes them.
- * A call that begins with it tests no instrument, policy or cancellation on
- * the way, and calls no function but to copy an item of an uncommon size. */
-static inline bool tr__fast_path_ok(const tr_task *t) {
-    const tr__run *r = t->run;
+/* A blocking call's fast path may be taken: the run r is plain and t's
+ * cancel points answer "not cancelled" at once (no cancel hook, no
+ * cancellation), and go on doing so until t blocks, for nothing on the way
+ * changes them. A call that begins with it tests no instrument, policy or
+ * cancellation on the way, and calls no function but to copy an item of an
+ * uncommon size. The hot calls pass r as read from tr__current_run, not as
+ * t->run: r->current then t->run made two more loads in a row before the
+ * switch could begin (switch 7.65 -> 7.13 ns, pingpong 41.9 -> 37.3 ns). */
+static inline bool tr__fast_path_ok(const tr__run *r, const tr_task *t) {
     return r->plain && t->cancel_gen == r->cancel_gen && !t->cancel_cached;
 }
 

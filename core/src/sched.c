@@ -95,8 +95,8 @@ static __attribute__((noinline)) tr__hop checkpoint_ran_on(tr_task *t) {
 
 /* The usual path makes no call but tail calls, so it saves no registers. */
 tr__hop tr__checkpoint_begin(void) {
-    tr_task *t = tr__need_task("tr_checkpoint");
-    tr__run *r = t->run;
+    tr__run *r = tr__need_run("tr_checkpoint"); /* (not t->run: see tr__fast_path_ok) */
+    tr_task *t = r->current;
     if (!TR__HOP_BY_CALLER || !TR__LIKELY(r->plain)) return checkpoint_begin_general(t);
     tr__ctx *to = tr__yield_plan_as(r, t, true);
     if (TR__UNLIKELY(!to)) return checkpoint_ran_on(t);

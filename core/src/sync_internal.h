@@ -59,21 +59,22 @@ int tr__lot_abort(void *ctx, tr_task *t);
 /* Park task t (the current task) in lot with node n (on t's stack) until a
  * wake; a cancellation takes n out of whatever lot it is in by then. Up to
  * the switch (tr__hop_planned): the wake value or -ECANCELED comes when t
- * runs again. fast: tr__fast_path_ok(t) held when the call began. */
+ * runs again. r: t's run. fast: tr__fast_path_ok(r, t) held when the call began. */
 static inline __attribute__((always_inline)) tr__hop tr__lot_park_hop_as(tr__lot *lot,
                                                                          tr__lot_node *n,
-                                                                         tr_task *t, bool fast) {
+                                                                         tr__run *r, tr_task *t,
+                                                                         bool fast) {
     n->task = t;
     tr__lot_push(lot, n);
-    tr__park_prepare_as(t->run, t, tr__lot_abort, n, fast);
-    return tr__hop_planned(t, TR__HOP_WAKE_VALUE, tr__switch_plan_as(t->run, t, fast));
+    tr__park_prepare_as(r, t, tr__lot_abort, n, fast);
+    return tr__hop_planned(t, TR__HOP_WAKE_VALUE, tr__switch_plan_as(r, t, fast));
 }
 
 /* The same, whole: returns the wake value, or -ECANCELED. Inline: see
  * tr__park_prepare. */
 static inline __attribute__((always_inline)) int tr__lot_park(tr__lot *lot, tr__lot_node *n,
                                                               tr_task *t) {
-    return tr__hop_here(tr__lot_park_hop_as(lot, n, t, false), TR__HOP_WAKE_VALUE);
+    return tr__hop_here(tr__lot_park_hop_as(lot, n, t->run, t, false), TR__HOP_WAKE_VALUE);
 }
 
 /* As tr__lot_park, but cancellation cannot reach the task: it waits until
