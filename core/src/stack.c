@@ -273,6 +273,8 @@ int tr__stack_get(size_t size, tr__stack *out) {
     free_link *l = LINK_OF(top);
     p->free_top = l->next_top;
     p->free_count--;
+    /* The next get reads the next link, on a page of its own: ask for it now
+     * rather than wait for it then. */
     if (l->next_top) __builtin_prefetch(LINK_OF(l->next_top), 1);
     out->lo = top - size;
     out->size = size;
