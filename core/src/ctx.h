@@ -125,14 +125,7 @@ static inline __attribute__((always_inline)) void tr__ctx_switch(tr__ctx *from, 
  * task's exit path keeps no register for later. */
 static inline __attribute__((always_inline, noreturn)) void tr__ctx_exit_to(tr__ctx *to) {
 #if defined(__x86_64__) && !TR__CTX_TRACKED
-    __asm__ volatile("movq 0(%%rsi), %%rsp\n\t"
-                     "movq 16(%%rsi), %%rbp\n\t"
-                     "ldmxcsr 24(%%rsi)\n\t"
-                     "fldcw 28(%%rsi)\n\t"
-                     "jmp *8(%%rsi)"
-                     :
-                     : "S"(to)
-                     : "memory");
+    __asm__ volatile(TR__HOP_RESUME_RSI : : "S"(to) : "memory");
     __builtin_unreachable();
 #else
     tr__ctx_switch(NULL, to);

@@ -383,7 +383,22 @@ void tr__free(tr__run *r, void *p);
 
 /* ---- scheduling ------------------------------------------------------ */
 
-void tr__task_free(tr__run *r, tr_task *t);
+/* t has exited and its stack is no longer in use: a region of the run's
+ * default size becomes one of its spares (for the next spawns), any other
+ * goes back to the pool. Inline: every switch that finds a task exited
+ * meanwhile frees it. */
+static inline void tr__task_free(tr__run *r, tr_task *t) {
+    if (t->valgrind_stack_id) TR__TRACK_STACK_DEREGISTER(t->valgrind_stack_id);
+    TR__TRACK_STACK_UNPOISON(t->stack.lo, t->stack.size);
+    r->live_tasks--;
+    if (TR__LIKELY(t->stack.size == r->stack_size)) {
+        t->sib_next = r->spares;
+        r->spares = t;
+        return;
+    }
+    tr__stack st = t->stack;
+    tr__stack_put(&st);
+}
 void tr__task_spares_free(tr__run *r); /* returns the run's spare regions to the pool */
 
 int tr__queue_grow(tr__run *r, size_t tasks);
@@ -536,8 +551,7 @@ static inline __attribute__((always_inline)) tr__ctx *tr__yield_plan(tr__run *r,
  * register (ctx.h), and cur is there already; keeping r too would spill it
  * to the stack and reload it on the way in. */
 static inline __attribute__((always_inline)) void tr__switched_back(tr_task *cur) {
-    tr__run *back = cur->run;
-    if (back->exited) tr__reap(back);
+    tr__reap(cur->run);
 }
 
 /* cur switches to `to`, a plan's answer (NULL: cur runs on); returns when

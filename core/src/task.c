@@ -15,18 +15,13 @@
 #define ALIGN_DOWN(x, a) ((x) & ~(uintptr_t)((a) - 1))
 
 static __attribute__((noinline)) _Noreturn void task_exit(tr_task *t, int rc);
-static inline __attribute__((always_inline)) void free_task(tr__run *r, tr_task *t);
 
 /* Where every task starts. It first frees the task that exited last, as any
  * code does that a switch resumes. */
 static void task_entry(void *arg) {
     tr_task *t = arg;
-    tr__run *r = t->run;
-    tr__ctx_entered(&t->ctx, &r->sched_ctx);
-    if (r->exited) {
-        free_task(r, r->exited);
-        r->exited = NULL;
-    }
+    tr__ctx_entered(&t->ctx, &t->run->sched_ctx);
+    tr__reap(t->run);
     task_exit(t, t->fn(t->arg));
 }
 
@@ -41,18 +36,22 @@ static tr_task *region_task(const tr__stack *st) {
     return (tr_task *)ALIGN_DOWN(top - sizeof(tr_task), 64);
 }
 
+/* The run's most recently freed spare (there is one), taken off its list. */
+static inline tr_task *pop_spare(tr__run *r) {
+    tr_task *t = r->spares;
+    r->spares = t->sib_next;
+    if (r->spares) __builtin_prefetch(&r->spares->sib_next, 1); /* the next spawn's */
+    return t;
+}
+
 /* A region of usable size `size` for a new task, as the task struct at its
  * top with run, stack and canary set: one of the run's spares when the size
  * is the run's default, else one from the pool. */
 static tr_task *take_region(tr__run *r, size_t size, int *rc) {
-    tr_task *t = r->spares;
-    if (t && size == r->stack_size) {
-        r->spares = t->sib_next;
-        return t;
-    }
+    if (r->spares && size == r->stack_size) return pop_spare(r);
     tr__stack st;
     if ((*rc = tr__stack_get(size, &st)) != 0) return NULL;
-    t = region_task(&st);
+    tr_task *t = region_task(&st);
     t->run = r;
     t->stack = st;
     t->canary = st.canary;
@@ -129,34 +128,16 @@ static __attribute__((noinline)) tr_task *spawn_general(tr__run *r, tr__nursery 
  * default stack size, room in the run queue, a plain run, no valgrind. */
 tr_task *tr__task_spawn(tr__run *r, tr__nursery *n, tr_task_fn fn, void *arg,
                         const tr_spawn_opts *o, int *rc) {
-    tr_task *t = r->spares;
-    if (!TR__LIKELY(t && r->plain && !r->track_stacks && r->live_tasks < r->queue_cap &&
+    if (!TR__LIKELY(r->spares && r->plain && !r->track_stacks && r->live_tasks < r->queue_cap &&
                     (!o || (!o->copy_size && !o->stack_size_bytes))))
         return spawn_general(r, n, fn, arg, o, rc);
-    r->spares = t->sib_next;
-    if (r->spares) __builtin_prefetch(&r->spares->sib_next, 1); /* the next spawn's */
-    t->valgrind_stack_id = 0;
+    /* Its valgrind_stack_id is 0 already: this run does not track stacks,
+     * so spawn_general set it to 0 when the region first came to the run. */
+    tr_task *t = pop_spare(r);
     task_init(r, t, fn, arg, o ? o->name : NULL, (char *)t);
     task_launch(r, t, n, true);
     return t;
 }
-
-/* t's stack is no longer in use: a region of the run's default size becomes
- * one of its spares, any other goes back to the pool. */
-static inline __attribute__((always_inline)) void free_task(tr__run *r, tr_task *t) {
-    if (t->valgrind_stack_id) TR__TRACK_STACK_DEREGISTER(t->valgrind_stack_id);
-    TR__TRACK_STACK_UNPOISON(t->stack.lo, t->stack.size);
-    r->live_tasks--;
-    if (TR__LIKELY(t->stack.size == r->stack_size)) {
-        t->sib_next = r->spares;
-        r->spares = t;
-        return;
-    }
-    tr__stack st = t->stack;
-    tr__stack_put(&st);
-}
-
-void tr__task_free(tr__run *r, tr_task *t) { free_task(r, t); }
 
 void tr__task_spares_free(tr__run *r) {
     while (r->spares) {

@@ -50,18 +50,21 @@
 #else
 #define TR__HOP_CLOBBER_AVX512
 #endif
+/* Resumes the context whose address is in rsi (the second half of a switch;
+ * alone, the end of a task that never runs again). */
+#define TR__HOP_RESUME_RSI                                                    \
+    "movq 0(%%rsi), %%rsp\n\t"                                                \
+    "movq 16(%%rsi), %%rbp\n\t"                                               \
+    "ldmxcsr 24(%%rsi)\n\t"                                                   \
+    "fldcw 28(%%rsi)\n\t"                                                     \
+    "jmp *8(%%rsi)\n"
 static inline __attribute__((always_inline)) void tr__hop_switch(void *from, void *to) {
     __asm__ volatile("stmxcsr 24(%%rdi)\n\t"
                      "fnstcw 28(%%rdi)\n\t"
                      "leaq 1f(%%rip), %%rax\n\t"
                      "movq %%rsp, 0(%%rdi)\n\t"
                      "movq %%rax, 8(%%rdi)\n\t"
-                     "movq %%rbp, 16(%%rdi)\n\t"
-                     "movq 0(%%rsi), %%rsp\n\t"
-                     "movq 16(%%rsi), %%rbp\n\t"
-                     "ldmxcsr 24(%%rsi)\n\t"
-                     "fldcw 28(%%rsi)\n\t"
-                     "jmp *8(%%rsi)\n"
+                     "movq %%rbp, 16(%%rdi)\n\t" TR__HOP_RESUME_RSI
                      "1:\n\t" TR__HOP_LANDING
                      : "+D"(from), "+S"(to)
                      :
