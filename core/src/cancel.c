@@ -63,9 +63,10 @@ bool tr__cancel_point_slow(tr_task *t) {
         t->cancel_cached = chain_cancelled(t->scope);
         t->cached_gen = r->cancel_gen;
     }
-    /* With a hook, the fast path stays closed: the next cancel point comes
-     * here too (and walks no scopes unless a cancellation changed). */
-    t->cancel_gen = r->cancel_hook ? r->cancel_gen - 1 : r->cancel_gen;
+    /* The fast path answers only "not cancelled", and never with a hook:
+     * otherwise it stays closed, and the next cancel point comes here too
+     * (and walks no scopes unless a cancellation changed). */
+    t->cancel_gen = r->cancel_hook || t->cancel_cached ? r->cancel_gen - 1 : r->cancel_gen;
     return t->cancel_cached;
 }
 

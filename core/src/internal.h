@@ -227,7 +227,7 @@ struct tr_task {
     tr__run *run;              /* the run it belongs to */
     uint64_t schedule_points;  /* times it offered a schedule point */
     uint64_t cancel_gen;       /* = run->cancel_gen: a cancel point may answer
-                                  cancel_cached at once (see tr__cancel_point) */
+                                  "not cancelled" at once (tr__cancel_point) */
     const uint64_t *canary;    /* = stack.canary, beside the other hot fields */
     /* ---- line 1: cancel points, parking and waking */
     uint64_t cancel_points;    /* times it checked for cancellation */
@@ -332,7 +332,8 @@ struct tr__run {
     uint64_t cancel_gen;           /* bumped whenever any cancellation changes */
     tr__scope *pending;            /* scopes cancelled during a delivery */
     bool delivering;               /* a delivery is in progress */
-    tr_task *exited;               /* task that just exited, to free */
+    tr_task *exited;               /* with ASan: the task that just exited,
+                                      for the next to run to free (tr__reap) */
     tr_task *spares;               /* freed tasks whose regions (of the default
                                       size) the next spawns reuse, linked by
                                       sib_next; back to the pool at the end */
@@ -434,12 +435,19 @@ static inline __attribute__((always_inline)) void tr__make_runnable_as(tr__run *
     if (!plain && TR__UNLIKELY(r->instruments)) tr__instrument_task(r, TR__HOOK_task_scheduled, t);
 }
 static inline void tr__make_runnable(tr__run *r, tr_task *t) { tr__make_runnable_as(r, t, false); }
-/* Frees the task that exited last, once its stack is no longer in use. */
+/* Frees the task that exited last, once its stack is no longer in use:
+ * with ASan only (TR__CTX_TRACKED), where a task cannot free its own stack
+ * before the fiber switch that leaves it. Elsewhere a task frees its region
+ * itself on its way out (task_exit) and this is a no-op. */
 static inline void tr__reap(tr__run *r) {
+#if TR__CTX_TRACKED
     if (r->exited) {
         tr__task_free(r, r->exited);
         r->exited = NULL;
     }
+#else
+    (void)r;
+#endif
 }
 void tr__start_batch(tr__run *r);
 _Noreturn void tr__stack_overflow(const tr_task *t);
@@ -546,10 +554,10 @@ static inline __attribute__((always_inline)) tr__ctx *tr__yield_plan(tr__run *r,
                                 : tr__yield_plan_as(r, cur, false);
 }
 
-/* Back in cur after a switch: free the task that exited meanwhile. cur->run,
- * not a run pointer kept from before: only rbp survives the switch in a
- * register (ctx.h), and cur is there already; keeping r too would spill it
- * to the stack and reload it on the way in. */
+/* Back in cur after a switch: with ASan, free the task that exited
+ * meanwhile. cur->run, not a run pointer kept from before: only rbp survives
+ * the switch in a register (ctx.h), and cur is there already; keeping r too
+ * would spill it to the stack and reload it on the way in. */
 static inline __attribute__((always_inline)) void tr__switched_back(tr_task *cur) {
     tr__reap(cur->run);
 }
@@ -596,14 +604,16 @@ static inline __attribute__((always_inline)) void tr__yield_unless_alone(tr_task
 }
 
 /* A cancel point: counts it, then answers whether t is cancelled. One test
- * on the fast path: while a cancel hook is installed every task's
- * cancel_gen is kept stale, so the slow path runs (and calls the hook) at
- * each one; the answer itself stays cached (cached_gen) until a
- * cancellation changes. */
+ * on the fast path, which answers "not cancelled": t->cancel_gen equals the
+ * run's only while that answer holds, no cancel hook is installed and no
+ * cancellation changed since the slow path looked. Otherwise the slow path
+ * runs (and calls the hook); the answer itself stays cached (cached_gen)
+ * until a cancellation changes, so a cancelled task's cancel points walk no
+ * scopes either. */
 bool tr__cancel_point_slow(tr_task *t);
 static inline bool tr__cancel_point(tr_task *t) {
     t->cancel_points++;
-    if (TR__LIKELY(t->cancel_gen == t->run->cancel_gen)) return t->cancel_cached;
+    if (TR__LIKELY(t->cancel_gen == t->run->cancel_gen)) return false;
     return tr__cancel_point_slow(t);
 }
 /* tr__park up to the switch: t (the current task) is blocked until
@@ -638,7 +648,7 @@ static inline __attribute__((always_inline)) void tr__park_prepare(tr__run *r, t
  * t->run: r->current then t->run made two more loads in a row before the
  * switch could begin (switch 7.65 -> 7.13 ns, pingpong 41.9 -> 37.3 ns). */
 static inline bool tr__fast_path_ok(const tr__run *r, const tr_task *t) {
-    return r->plain && t->cancel_gen == r->cancel_gen && !t->cancel_cached;
+    return r->plain && t->cancel_gen == r->cancel_gen;
 }
 
 /* tr__wake with r->plain known to be set (fast) or not. */
@@ -661,6 +671,17 @@ static inline __attribute__((always_inline)) void tr__wake_as(tr__run *r, tr_tas
 #define TR__HOP_BY_CALLER 1
 #endif
 _Static_assert(offsetof(struct tr_task, ctx) == 0, "tr__hop_end_* find the task from its context");
+#if TR__HOP_BY_CALLER /* the callers' inline ends read these (ctrio/hop.h) */
+_Static_assert(offsetof(struct tr_task, run) == TR__HOP_TASK_RUN &&
+                   offsetof(struct tr_task, cancel_gen) == TR__HOP_TASK_CANCEL_GEN &&
+                   offsetof(struct tr_task, cancel_points) == TR__HOP_TASK_CANCEL_POINTS &&
+                   offsetof(struct tr_task, wake_value) == TR__HOP_TASK_WAKE_VALUE &&
+                   offsetof(struct tr__run, cancel_gen) == TR__HOP_RUN_CANCEL_GEN,
+               "ctrio/hop.h's offsets of the task and run fields");
+_Static_assert(sizeof(((tr_task *)0)->cancel_gen) == 8 && sizeof(((tr_task *)0)->wake_value) ==
+                   sizeof(int) && sizeof(((tr__run *)0)->cancel_gen) == 8,
+               "ctrio/hop.h's sizes of the task and run fields");
+#endif
 
 /* The library's halves of the callers' inline fast paths (ctrio/hop.h):
  * what a blocking call returns once its task runs again. */

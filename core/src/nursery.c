@@ -93,6 +93,7 @@ static __attribute__((noinline)) void child_exited_eventfully(tr__run *r, tr__nu
     }
     if (t == r->main) {
         r->main_rc = rc;
+        r->main = NULL; /* its region is freed next, and may hold a new task */
         tr__scope_cancel(r, &r->root.scope);
     }
     wake_parent_if_done(r, n);

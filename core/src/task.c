@@ -16,8 +16,8 @@
 
 static __attribute__((noinline)) _Noreturn void task_exit(tr_task *t, int rc);
 
-/* Where every task starts. It first frees the task that exited last, as any
- * code does that a switch resumes. */
+/* Where every task starts. With ASan it first frees the task that exited
+ * last, as any code does that a switch resumes (tr__reap). */
 static void task_entry(void *arg) {
     tr_task *t = arg;
     tr__ctx_entered(&t->ctx, &t->run->sched_ctx);
@@ -174,8 +174,6 @@ static __attribute__((noinline)) _Noreturn void task_exit(tr_task *t, int rc) {
     if (t->locals) tr__locals_release(r, t->locals);
     t->locals = NULL;
     tr__nursery_child_exited(r, t->nursery, t);
-    /* Its stack is freed by whoever runs next, once we are off it. */
-    r->exited = t;
     tr_task *next;
     if (TR__LIKELY(r->plain)) {
         next = tr__next_in_batch_as(r, true);
@@ -189,7 +187,19 @@ static __attribute__((noinline)) _Noreturn void task_exit(tr_task *t, int rc) {
     if (r->batch_pos < r->batch_len) prefetch_task(r->batch[r->batch_pos]);
     r->current = next;
     if (next) next->state = TR__RUNNING;
-    tr__ctx_exit_to(next ? &next->ctx : &r->sched_ctx);
+    tr__ctx *to = next ? &next->ctx : &r->sched_ctx;
+#if TR__CTX_TRACKED
+    /* ASan: its stack is unpoisoned and freed by whoever runs next, once
+     * the fiber switch has left it. */
+    r->exited = t;
+#else
+    /* Its region is freed now, from its own stack: nothing can take it
+     * before the jump below, which uses no stack, and so no resumed code
+     * has to look for a task to free (tr__reap). Nothing may touch t after
+     * this line. */
+    tr__task_free(r, t);
+#endif
+    tr__ctx_exit_to(to);
 }
 
 /* ---- public ------------------------------------------------------------ */

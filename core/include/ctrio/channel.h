@@ -81,7 +81,7 @@ TR_API tr__hop tr__channel_send_begin(tr_send_channel *tx, const void *item, tr_
 static inline __attribute__((always_inline)) TR_NODISCARD int
 tr__channel_send_inline(tr_send_channel *tx, const void *item) {
     tr__hop_space space;
-    return tr__hop_finish(tr__channel_send_begin(tx, item, &space), tr__hop_end_wake);
+    return tr__hop_finish(tr__channel_send_begin(tx, item, &space), tr__hop_end_wake_inline);
 }
 #define tr_channel_send(tx, item) (TR__SITE(), tr__channel_send_inline((tx), (item)))
 #else
@@ -103,7 +103,7 @@ TR_API tr__hop tr__channel_receive_begin(tr_receive_channel *rx, void *out, tr__
 static inline __attribute__((always_inline)) TR_NODISCARD int
 tr__channel_receive_inline(tr_receive_channel *rx, void *out) {
     tr__hop_space space;
-    return tr__hop_finish(tr__channel_receive_begin(rx, out, &space), tr__hop_end_wake);
+    return tr__hop_finish(tr__channel_receive_begin(rx, out, &space), tr__hop_end_wake_inline);
 }
 #define tr_channel_receive(rx, out) (TR__SITE(), tr__channel_receive_inline((rx), (out)))
 #else

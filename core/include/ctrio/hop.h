@@ -112,6 +112,41 @@ TR_API tr__hop tr__checkpoint_begin(void);
 TR_API int tr__hop_end_cancel_point(void *from);
 TR_API int tr__hop_end_wake(void *from);
 
+/* The ends without the call, for the callers that switch themselves. A
+ * task that exits frees its own stack, so a resumed task has nothing to do
+ * but answer. They read the task (whose context is its first member) and
+ * its run at these offsets, which the library checks. */
+#define TR__HOP_TASK_RUN 32           /* tr__run *run */
+#define TR__HOP_TASK_CANCEL_GEN 48    /* uint64_t cancel_gen */
+#define TR__HOP_TASK_CANCEL_POINTS 64 /* uint64_t cancel_points */
+#define TR__HOP_TASK_WAKE_VALUE 76    /* int wake_value */
+#define TR__HOP_RUN_CANCEL_GEN 288    /* uint64_t cancel_gen */
+
+/* tr__hop_end_wake: the value the task was woken with. */
+static inline __attribute__((always_inline)) int tr__hop_end_wake_inline(void *from) {
+    int v;
+    __builtin_memcpy(&v, (const char *)from + TR__HOP_TASK_WAKE_VALUE, sizeof v);
+    return v;
+}
+
+/* tr__hop_end_cancel_point: a cancel point. Its fast path, as the
+ * library's: while the task's generation equals its run's, the task is not
+ * cancelled (and no cancel hook is installed); it counts the cancel point
+ * and answers 0. Otherwise the library's end counts and answers. */
+static inline __attribute__((always_inline)) int tr__hop_end_cancel_point_inline(void *from) {
+    char *task = (char *)from;
+    const char *run;
+    unsigned long long task_gen, run_gen, points;
+    __builtin_memcpy(&run, task + TR__HOP_TASK_RUN, sizeof run);
+    __builtin_memcpy(&task_gen, task + TR__HOP_TASK_CANCEL_GEN, sizeof task_gen);
+    __builtin_memcpy(&run_gen, run + TR__HOP_RUN_CANCEL_GEN, sizeof run_gen);
+    if (__builtin_expect(task_gen != run_gen, 0)) return tr__hop_end_cancel_point(from);
+    __builtin_memcpy(&points, task + TR__HOP_TASK_CANCEL_POINTS, sizeof points);
+    points++;
+    __builtin_memcpy(task + TR__HOP_TASK_CANCEL_POINTS, &points, sizeof points);
+    return 0;
+}
+
 #if defined(TR__HOP_SWITCH_AVAILABLE) && !defined(TR__HOP_CALLER_ASAN) && \
     !defined(CTRIO_NO_INLINE_SWITCH)
 #define TR__HOP_INLINE 1
@@ -126,7 +161,7 @@ static inline __attribute__((always_inline)) int tr__hop_finish(tr__hop h, int (
 }
 
 static inline __attribute__((always_inline)) TR_NODISCARD int tr__checkpoint_inline(void) {
-    return tr__hop_finish(tr__checkpoint_begin(), tr__hop_end_cancel_point);
+    return tr__hop_finish(tr__checkpoint_begin(), tr__hop_end_cancel_point_inline);
 }
 #endif
 
