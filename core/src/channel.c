@@ -41,6 +41,9 @@ typedef struct chan {
     tr__lot senders;         /* blocked senders (struct waiter) */
     tr__lot receivers;       /* blocked receivers (struct waiter) */
     end *clones;             /* handles allocated by clone */
+    bool simple;             /* sends and receives need no call: items of 4, 8
+                                or 16 bytes, and a ring that never grows
+                                (none, or allocated whole at open) */
     struct tr_send_channel tx0;    /* the send handle open returned */
     struct tr_receive_channel rx0; /* the receive handle open returned */
 } chan;
@@ -61,25 +64,33 @@ _Static_assert(sizeof(waiter) <= sizeof(tr__hop_space), "a waiter must fit in a 
 
 /* ---- items and the ring -------------------------------------------------- */
 
-/* memcpy with the common sizes spelled out, so they compile to moves. */
-static inline void copy_item(void *dst, const void *src, size_t n) {
+static bool small_item(size_t n) { return n == 4 || n == 8 || n == 16; }
+
+/* memcpy with the common sizes spelled out, so they compile to moves.
+ * simple: n is one of them (the channel is simple), so there is no call. */
+static inline __attribute__((always_inline)) void copy_item(void *dst, const void *src, size_t n,
+                                                            bool simple) {
     switch (n) {
     case 4: memcpy(dst, src, 4); return;
     case 8: memcpy(dst, src, 8); return;
     case 16: memcpy(dst, src, 16); return;
-    default: memcpy(dst, src, n); return;
+    default:
+        if (simple) __builtin_unreachable();
+        memcpy(dst, src, n);
+        return;
     }
 }
 
-static inline void ring_push(chan *c, const void *item) {
+static inline __attribute__((always_inline)) void ring_push(chan *c, const void *item,
+                                                            bool simple) {
     size_t k = c->head + c->len;
     if (k >= c->cap) k -= c->cap;
-    copy_item(c->buf + k * c->elem, item, c->elem);
+    copy_item(c->buf + k * c->elem, item, c->elem, simple);
     c->len++;
 }
 
-static inline void ring_pop(chan *c, void *out) {
-    copy_item(out, c->buf + c->head * c->elem, c->elem);
+static inline __attribute__((always_inline)) void ring_pop(chan *c, void *out, bool simple) {
+    copy_item(out, c->buf + c->head * c->elem, c->elem, simple);
     if (++c->head == c->cap) c->head = 0;
     c->len--;
 }
@@ -112,6 +123,7 @@ static void ring_drop(chan *c) {
     tr__free_owned(c->run, c->buf);
     c->buf = NULL;
     c->cap = c->head = c->len = 0;
+    c->simple = false; /* (a dropped ring would grow again) */
 }
 
 /* ---- the two directions, without blocking --------------------------------- */
@@ -124,28 +136,29 @@ static inline __attribute__((always_inline)) void wake(tr__run *r, waiter *w, in
 }
 
 /* send_nowait's body: 0, -EBADF, -EPIPE, -ENOMEM or -EWOULDBLOCK. r: the
- * run, or NULL where the caller does not know it. */
+ * run, or NULL where the caller does not know it. simple: c->simple holds. */
 static inline __attribute__((always_inline)) int offer(tr__run *r, end *e, const void *item,
-                                                       bool fast) {
+                                                       bool fast, bool simple) {
     if (TR__UNLIKELY(e->closed)) return -EBADF;
     chan *c = e->chan;
     if (TR__UNLIKELY(!c->open_recv)) return -EPIPE;
     waiter *w = (waiter *)(void *)tr__lot_pop(&c->receivers);
     if (w) {
-        copy_item(w->item, item, c->elem);
+        copy_item(w->item, item, c->elem, simple);
         wake(r, w, 0, fast);
         return 0;
     }
     if (c->len < c->max) {
-        if (TR__UNLIKELY(c->len == c->cap) && ring_grow(c) != 0) return -ENOMEM;
-        ring_push(c, item);
+        if (!simple && TR__UNLIKELY(c->len == c->cap) && ring_grow(c) != 0) return -ENOMEM;
+        ring_push(c, item, simple);
         return 0;
     }
     return -EWOULDBLOCK;
 }
 
 /* receive_nowait's body: 0, -EBADF, TR_EENDOFCHANNEL or -EWOULDBLOCK. */
-static inline __attribute__((always_inline)) int take(tr__run *r, end *e, void *out, bool fast) {
+static inline __attribute__((always_inline)) int take(tr__run *r, end *e, void *out, bool fast,
+                                                      bool simple) {
     if (TR__UNLIKELY(e->closed)) return -EBADF;
     chan *c = e->chan;
     waiter *w = (waiter *)(void *)tr__lot_pop(&c->senders);
@@ -153,16 +166,16 @@ static inline __attribute__((always_inline)) int take(tr__run *r, end *e, void *
         /* A sender waits only while the buffer is full (or absent): the
          * slot the oldest item frees takes the sender's item. */
         if (c->len) {
-            ring_pop(c, out);
-            ring_push(c, w->item);
+            ring_pop(c, out, simple);
+            ring_push(c, w->item, simple);
         } else {
-            copy_item(out, w->item, c->elem);
+            copy_item(out, w->item, c->elem, simple);
         }
         wake(r, w, 0, fast);
         return 0;
     }
     if (TR__LIKELY(c->len)) {
-        ring_pop(c, out);
+        ring_pop(c, out, simple);
         return 0;
     }
     return c->open_send ? -EWOULDBLOCK : TR_EENDOFCHANNEL;
@@ -198,38 +211,50 @@ static inline __attribute__((always_inline)) tr__hop settle(tr__run *r, tr_task 
 }
 
 /* A send by t, the current task of r, up to the switch (see settle). fast:
- * tr__fast_path_ok(r, t). */
+ * tr__fast_path_ok(r, t); simple: the channel is simple. */
 static inline __attribute__((always_inline)) tr__hop send_as(tr__run *r, tr_task *t,
                                                              tr_send_channel *tx,
                                                              const void *item,
-                                                             tr__hop_space *space, bool fast) {
+                                                             tr__hop_space *space, bool fast,
+                                                             bool simple) {
     int rc = first_cancel_point(t, fast);
     if (TR__UNLIKELY(rc)) return (tr__hop){.rc = rc};
-    rc = offer(r, &tx->e, item, fast);
+    rc = offer(r, &tx->e, item, fast, simple);
     return settle(r, t, rc, &tx->e.chan->senders, &tx->e, (void *)(uintptr_t)item, space, fast);
 }
 
 /* A receive up to the switch (see send_as). */
 static inline __attribute__((always_inline)) tr__hop receive_as(tr__run *r, tr_task *t,
                                                                 tr_receive_channel *rx, void *out,
-                                                                tr__hop_space *space, bool fast) {
+                                                                tr__hop_space *space, bool fast,
+                                                                bool simple) {
     int rc = first_cancel_point(t, fast);
     if (TR__UNLIKELY(rc)) return (tr__hop){.rc = rc};
-    rc = take(r, &rx->e, out, fast);
+    rc = take(r, &rx->e, out, fast, simple);
     return settle(r, t, rc, &rx->e.chan->receivers, &rx->e, out, space, fast);
 }
 
-/* The general instances, out of line, so that the fast ones save fewer
- * registers (3 against 6 with everything inline). */
+/* The instances that may call a function (to copy an item of another size,
+ * to grow the ring, to check for cancellation), out of line: the one inline
+ * in each begin then makes no call but tail calls and saves no registers. */
 static __attribute__((noinline)) tr__hop send_general(tr__run *r, tr_task *t,
                                                       tr_send_channel *tx, const void *item,
                                                       tr__hop_space *space) {
-    return send_as(r, t, tx, item, space, false);
+    return send_as(r, t, tx, item, space, false, false);
+}
+static __attribute__((noinline)) tr__hop send_fast(tr__run *r, tr_task *t, tr_send_channel *tx,
+                                                   const void *item, tr__hop_space *space) {
+    return send_as(r, t, tx, item, space, true, false);
 }
 static __attribute__((noinline)) tr__hop receive_general(tr__run *r, tr_task *t,
                                                          tr_receive_channel *rx, void *out,
                                                          tr__hop_space *space) {
-    return receive_as(r, t, rx, out, space, false);
+    return receive_as(r, t, rx, out, space, false, false);
+}
+static __attribute__((noinline)) tr__hop receive_fast(tr__run *r, tr_task *t,
+                                                      tr_receive_channel *rx, void *out,
+                                                      tr__hop_space *space) {
+    return receive_as(r, t, rx, out, space, true, false);
 }
 
 static inline __attribute__((always_inline)) tr__hop send_planned(tr_send_channel *tx,
@@ -237,8 +262,9 @@ static inline __attribute__((always_inline)) tr__hop send_planned(tr_send_channe
                                                                   tr__hop_space *space) {
     tr__run *r = tr__need_run("tr_channel_send"); /* (not t->run: see tr__fast_path_ok) */
     tr_task *t = r->current;
-    if (TR__LIKELY(tr__fast_path_ok(r, t))) return send_as(r, t, tx, item, space, true);
-    return send_general(r, t, tx, item, space);
+    if (!TR__LIKELY(tr__fast_path_ok(r, t))) return send_general(r, t, tx, item, space);
+    if (!TR__LIKELY(tx->e.chan->simple)) return send_fast(r, t, tx, item, space);
+    return send_as(r, t, tx, item, space, true, true);
 }
 
 static inline __attribute__((always_inline)) tr__hop receive_planned(tr_receive_channel *rx,
@@ -246,8 +272,9 @@ static inline __attribute__((always_inline)) tr__hop receive_planned(tr_receive_
                                                                      tr__hop_space *space) {
     tr__run *r = tr__need_run("tr_channel_receive");
     tr_task *t = r->current;
-    if (TR__LIKELY(tr__fast_path_ok(r, t))) return receive_as(r, t, rx, out, space, true);
-    return receive_general(r, t, rx, out, space);
+    if (!TR__LIKELY(tr__fast_path_ok(r, t))) return receive_general(r, t, rx, out, space);
+    if (!TR__LIKELY(rx->e.chan->simple)) return receive_fast(r, t, rx, out, space);
+    return receive_as(r, t, rx, out, space, true, true);
 }
 
 #undef tr_channel_send
@@ -262,7 +289,7 @@ tr__hop tr__channel_send_begin(tr_send_channel *tx, const void *item, tr__hop_sp
 }
 
 int tr_channel_send_nowait(tr_send_channel *tx, const void *item) {
-    return offer(NULL, &tx->e, item, false);
+    return offer(NULL, &tx->e, item, false, false);
 }
 
 #undef tr_channel_receive
@@ -276,7 +303,7 @@ tr__hop tr__channel_receive_begin(tr_receive_channel *rx, void *out, tr__hop_spa
 }
 
 int tr_channel_receive_nowait(tr_receive_channel *rx, void *out) {
-    return take(NULL, &rx->e, out, false);
+    return take(NULL, &rx->e, out, false, false);
 }
 
 /* ---- public: open, clone, close --------------------------------------------- */
@@ -298,6 +325,7 @@ int tr_open_memory_channel(tr_send_channel **tx, tr_receive_channel **rx, size_t
         }
         c->cap = max_buffer;
     }
+    c->simple = small_item(elem_size) && c->cap == max_buffer;
     *tx = &c->tx0;
     *rx = &c->rx0;
     return 0;

@@ -4,6 +4,7 @@
  * channel untouched, statistics, an unbounded buffer, out-of-memory. */
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ctrio.h"
 #include "test_util.h"
@@ -282,6 +283,69 @@ static int big_main(void *arg) {
 
 START_TEST(test_item_sizes) {
     run_ok(big_main, NULL);
+}
+END_TEST
+
+/* Every item size goes whole through every kind of buffer, whether handed
+ * to a waiting peer, buffered, or moved from a blocked sender into the slot
+ * a receive freed: sizes that copy as one move (4, 8, 16) and others, and
+ * buffers that are absent, allocated at open, grown on demand (a bound too
+ * large to allocate at open) and unbounded. The consumer stalls now and
+ * then, so that the producer also blocks on a full buffer. */
+#define SIZED_ITEMS 60
+static size_t sized_elem;
+
+static void sized_fill(unsigned char *b, int i) {
+    for (size_t k = 0; k < sized_elem; k++) b[k] = (unsigned char)(i * 31 + (int)k + 1);
+}
+
+static int sized_producer(void *arg) {
+    tr_send_channel *s = arg;
+    unsigned char b[64];
+    for (int i = 0; i < SIZED_ITEMS; i++) {
+        sized_fill(b, i);
+        ck_assert_int_eq(tr_channel_send(s, b), 0);
+    }
+    tr_channel_close(s);
+    return 0;
+}
+
+static int sized_consumer(void *arg) {
+    tr_receive_channel *r = arg;
+    unsigned char b[64], want[64];
+    int i = 0, rc;
+    while ((rc = tr_channel_receive(r, b)) == 0) {
+        sized_fill(want, i);
+        ck_assert_msg(memcmp(b, want, sized_elem) == 0, "item %d of %zu bytes", i, sized_elem);
+        if (++i % 7 == 0)
+            for (int k = 0; k < 5; k++) ck_assert_int_eq(tr_checkpoint(), 0);
+    }
+    ck_assert_int_eq(rc, TR_EENDOFCHANNEL);
+    ck_assert_int_eq(i, SIZED_ITEMS);
+    tr_channel_close(r);
+    return 0;
+}
+
+static int sized_main(void *arg) {
+    (void)arg;
+    static const size_t sizes[] = {1, 4, 8, 16, 37};
+    static const size_t buffers[] = {0, 2, 100000, TR_UNBOUNDED};
+    for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
+        for (size_t bi = 0; bi < sizeof buffers / sizeof *buffers; bi++) {
+            sized_elem = sizes[si];
+            ck_assert_int_eq(tr_open_memory_channel(&tx, &rx, buffers[bi], sized_elem), 0);
+            tr_nursery n;
+            tr_nursery_open(&n);
+            spawn(&n, sized_consumer, rx, "consumer");
+            spawn(&n, sized_producer, tx, "producer");
+            ck_assert_int_eq(tr_nursery_join(&n, 0), 0);
+        }
+    }
+    return 0;
+}
+
+START_TEST(test_item_sizes_through_every_buffer) {
+    run_ok(sized_main, NULL);
 }
 END_TEST
 
@@ -788,6 +852,7 @@ static Suite *channel_suite(void) {
     tcase_add_test(tc, test_nowait_and_buffer);
     tcase_add_test(tc, test_unbounded_in_order);
     tcase_add_test(tc, test_item_sizes);
+    tcase_add_test(tc, test_item_sizes_through_every_buffer);
     tcase_add_test(tc, test_handoff_and_fifo);
     tcase_add_test(tc, test_freed_slot_to_oldest_sender);
     tcase_add_test(tc, test_send_receive_are_schedule_points);
