@@ -220,7 +220,9 @@ TR_API int tr_run(tr_task_fn main, void *arg, const tr_run_opts *opts);
 
 /* Call-site capture for blocking calls: the macros below record file:line in
  * the current thread before the call, so a misuse abort and a task dump can
- * name the line that blocked. Taking a function's address still works. */
+ * name the line that blocked. Taking a function's address still works. With
+ * GCC and clang the record is one store of a pointer to a static tr__site;
+ * other compilers record nothing (tr__site_at stays NULL). */
 #ifdef __cplusplus
 #define TR__THREAD_LOCAL thread_local
 #else
@@ -234,9 +236,20 @@ TR_API int tr_run(tr_task_fn main, void *arg, const tr_run_opts *opts);
 #else
 #define TR__TLS_MODEL
 #endif
-TR_API extern TR__THREAD_LOCAL const char *tr__site_file TR__TLS_MODEL;
-TR_API extern TR__THREAD_LOCAL int tr__site_line TR__TLS_MODEL;
-#define TR__SITE() (tr__site_file = __FILE__, tr__site_line = __LINE__)
+typedef struct tr__site {
+    const char *file;
+    int line;
+} tr__site;
+TR_API extern TR__THREAD_LOCAL const tr__site *tr__site_at TR__TLS_MODEL;
+#if defined(__GNUC__) || defined(__clang__)
+#define TR__SITE()                                                            \
+    __extension__({                                                           \
+        static const tr__site tr__site_here_ = {__FILE__, __LINE__};          \
+        tr__site_at = &tr__site_here_;                                        \
+    })
+#else
+#define TR__SITE() ((void)0)
+#endif
 
 #include "ctrio/hop.h"
 

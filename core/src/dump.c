@@ -28,7 +28,7 @@ static void dump_wait(FILE *f, const tr_task *t) {
     if (t->wait_reason) fprintf(f, " on %s %d", t->wait_reason, t->wait_fd);
     else if (t->sleep_timer.heap_index != TR__NOT_IN_HEAP) fprintf(f, " in sleep");
     else if (!t->abort_fn) fprintf(f, " (uncancellable)");
-    if (t->wait_file) fprintf(f, " at %s:%d", t->wait_file, t->wait_line);
+    if (t->wait_site) fprintf(f, " at %s:%d", t->wait_site->file, t->wait_site->line);
 }
 
 /* The task's own scopes, innermost first: deadlines and cancellations that

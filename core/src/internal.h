@@ -237,8 +237,7 @@ struct tr_task {
      * clears them with one memset (see TR__TASK_ZERO_*). */
     tr_abort_fn abort_fn;      /* while blocked: how to abort the wait */
     void *abort_ctx;           /* its argument */
-    const char *wait_file;     /* call site of the current blocking call */
-    int wait_line;
+    const tr__site *wait_site; /* call site of the current blocking call */
     bool cancel_cached;        /* is it cancelled, as of cached_gen */
     bool system;               /* a system task */
     bool was_started;          /* tr_started was called */
@@ -629,8 +628,7 @@ static inline __attribute__((always_inline)) void tr__park_prepare_as(tr__run *r
     t->abort_fn = fn;
     t->abort_ctx = ctx;
     t->state = TR__BLOCKED;
-    t->wait_file = tr__site_file;
-    t->wait_line = tr__site_line;
+    t->wait_site = tr__site_at;
     if (fast) t->cancel_points++; /* tr__fast_path_ok(r, t): it answers no */
     else if (tr__cancel_point(t)) tr__try_abort(r, t);
 }

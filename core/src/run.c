@@ -7,8 +7,7 @@
 #include <stdio.h>
 
 _Thread_local tr__run *tr__current_run TR__TLS_MODEL;
-_Thread_local const char *tr__site_file TR__TLS_MODEL;
-_Thread_local int tr__site_line TR__TLS_MODEL;
+_Thread_local const tr__site *tr__site_at TR__TLS_MODEL;
 
 /* ---- misuse ------------------------------------------------------------ */
 
@@ -19,7 +18,7 @@ void tr__misuse(const char *call, const char *fmt, ...) {
     fprintf(stderr, "ctrio: misuse in %s", call);
     if (t) fprintf(stderr, " by task '%s' (#%llu)", t->name, (unsigned long long)t->id);
     else if (!r) fprintf(stderr, " outside tr_run");
-    if (tr__site_file) fprintf(stderr, " near %s:%d", tr__site_file, tr__site_line);
+    if (tr__site_at) fprintf(stderr, " near %s:%d", tr__site_at->file, tr__site_at->line);
     fprintf(stderr, ": ");
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);

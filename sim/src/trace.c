@@ -76,8 +76,8 @@ static void on_after(void *ctx, tr_task *task) {
     tr__trace *t = ctx;
     add(t, EV_STEP_END, task, 0);
     if (!t->oom && t->len) {
-        t->evs[t->len - 1].file = tr__site_file;
-        t->evs[t->len - 1].line = tr__site_line;
+        t->evs[t->len - 1].file = tr__site_at ? tr__site_at->file : NULL;
+        t->evs[t->len - 1].line = tr__site_at ? tr__site_at->line : 0;
     }
 }
 static void on_task_exit(void *ctx, tr_task *task) { add(ctx, EV_EXIT, task, 0); }
