@@ -52,6 +52,7 @@ void tr__try_abort(tr__run *r, tr_task *t) {
 
 int tr__park(tr__run *r, tr_task *t, tr_abort_fn fn, void *ctx) {
     tr__park_prepare(r, t, fn, ctx);
+    tr__prefetch_batch(r, 1); /* the one after the next, while the next runs */
     tr__switch_away(r, t);
     return t->wake_value;
 }
