@@ -163,7 +163,7 @@ START_TEST(test_statistics_and_dump) {
     ck_assert_ptr_nonnull(strstr(out, "task 'main' (#1) running"));
     ck_assert_ptr_nonnull(strstr(out, "task 'sleeper' (#2) blocked in sleep at"));
     ck_assert_ptr_nonnull(strstr(out, "task 'fd_waiter' (#3) blocked on fd readable"));
-    char site[64];
+    char site[sizeof __FILE__ + 64];
     snprintf(site, sizeof site, "blocked in sleep at %s:%d", __FILE__, sleeper_line);
     ck_assert_msg(strstr(out, site) != NULL, "no '%s' in:\n%s", site, out);
     free(out);
