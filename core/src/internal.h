@@ -331,8 +331,9 @@ struct tr__run {
     uint64_t cancel_gen;           /* bumped whenever any cancellation changes */
     tr__scope *pending;            /* scopes cancelled during a delivery */
     bool delivering;               /* a delivery is in progress */
-    tr_task *exited;               /* with ASan: the task that just exited,
-                                      for the next to run to free (tr__reap) */
+    tr_task *exited;               /* TR__CTX_TRACKED: the task that just
+                                      exited, for the next to run to free
+                                      (tr__reap) */
     tr_task *spares;               /* freed tasks whose regions (of the default
                                       size) the next spawns reuse, linked by
                                       sib_next; back to the pool at the end */
@@ -435,9 +436,10 @@ static inline __attribute__((always_inline)) void tr__make_runnable_as(tr__run *
 }
 static inline void tr__make_runnable(tr__run *r, tr_task *t) { tr__make_runnable_as(r, t, false); }
 /* Frees the task that exited last, once its stack is no longer in use:
- * with ASan only (TR__CTX_TRACKED), where a task cannot free its own stack
- * before the fiber switch that leaves it. Elsewhere a task frees its region
- * itself on its way out (task_exit) and this is a no-op. */
+ * where contexts are tracked only (TR__CTX_TRACKED: ASan, which must see
+ * the fiber switch leave a stack before it is unpoisoned, and ucontext).
+ * Elsewhere a task frees its region itself on its way out (task_exit) and
+ * this is a no-op. */
 static inline void tr__reap(tr__run *r) {
 #if TR__CTX_TRACKED
     if (r->exited) {
@@ -553,10 +555,10 @@ static inline __attribute__((always_inline)) tr__ctx *tr__yield_plan(tr__run *r,
                                 : tr__yield_plan_as(r, cur, false);
 }
 
-/* Back in cur after a switch: with ASan, free the task that exited
- * meanwhile. cur->run, not a run pointer kept from before: only rbp survives
- * the switch in a register (ctx.h), and cur is there already; keeping r too
- * would spill it to the stack and reload it on the way in. */
+/* Back in cur after a switch: where contexts are tracked, free the task
+ * that exited meanwhile. cur->run, not a run pointer kept from before: only
+ * rbp survives the switch in a register (ctx.h), and cur is there already;
+ * keeping r too would spill it to the stack and reload it on the way in. */
 static inline __attribute__((always_inline)) void tr__switched_back(tr_task *cur) {
     tr__reap(cur->run);
 }

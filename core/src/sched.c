@@ -105,8 +105,8 @@ tr__hop tr__checkpoint_begin(void) {
 }
 
 /* tr__hop_result: a task that exits frees itself (task_exit), so there is
- * nothing to reap. (With ASan there is, but then the begin calls never ask
- * their callers to switch, and these are not called.) */
+ * nothing to reap. (Where contexts are tracked there is, but then the begin
+ * calls never ask their callers to switch, and these are not called.) */
 static inline __attribute__((always_inline)) int hop_end(void *from, int kind) {
     tr_task *t = from; /* (its context is its first member) */
 #if TR__CTX_TRACKED

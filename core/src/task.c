@@ -16,8 +16,9 @@
 
 static __attribute__((noinline)) _Noreturn void task_exit(tr_task *t, int rc);
 
-/* Where every task starts. With ASan it first frees the task that exited
- * last, as any code does that a switch resumes (tr__reap). */
+/* Where every task starts. Where contexts are tracked (ASan, ucontext) it
+ * first frees the task that exited last, as any code does that a switch
+ * resumes (tr__reap). */
 static void task_entry(void *arg) {
     tr_task *t = arg;
     tr__ctx_entered(&t->ctx, &t->run->sched_ctx);
@@ -190,13 +191,13 @@ static __attribute__((noinline)) _Noreturn void task_exit(tr_task *t, int rc) {
     tr__ctx *to = next ? &next->ctx : &r->sched_ctx;
 #if TR__CTX_TRACKED
     /* ASan: its stack is unpoisoned and freed by whoever runs next, once
-     * the fiber switch has left it. */
+     * the fiber switch has left it (the ucontext back-end does the same). */
     r->exited = t;
 #else
-    /* Its region is freed now, from its own stack: nothing can take it
-     * before the jump below, which uses no stack, and so no resumed code
-     * has to look for a task to free (tr__reap). Nothing may touch t after
-     * this line. */
+    /* Its region is freed now, while it still runs on it: only a spawn
+     * takes a region, and none can run before the jump below. So no
+     * resumed code has to look for a task to free (tr__reap). Nothing may
+     * read t after this line. */
     tr__task_free(r, t);
 #endif
     tr__ctx_exit_to(to);
