@@ -997,6 +997,41 @@ START_TEST(test_system_task_failure_ends_run) {
 }
 END_TEST
 
+/* Once main has exited, its stack region may hold a new task; that task's
+ * exit is not main's, and the run still returns main's result. */
+static tr_task *exited_main;
+
+static int late_child(void *arg) {
+    (void)arg;
+    ck_assert_msg(tr_current_task() == exited_main,
+                  "the late task should reuse main's region (else this tests nothing)");
+    return 0;
+}
+
+static int survivor(void *arg) {
+    (void)arg;
+    tr_cancel_scope cs;
+    tr_scope_enter(&cs, TR_INF);
+    tr_scope_set_shield(&cs, true);
+    ck_assert_int_eq(tr_sleep(TR_SEC(2)), 0); /* main exits meanwhile, at 1 s */
+    ck_assert_int_eq(tr_spawn_system_task(late_child, NULL, "late"), 0);
+    ck_assert_int_eq(tr_sleep(TR_SEC(1)), 0);
+    return tr_scope_exit(&cs, 0);
+}
+
+static int main_exits_first(void *arg) {
+    (void)arg;
+    exited_main = tr_current_task();
+    ck_assert_int_eq(tr_spawn_system_task(survivor, NULL, "survivor"), 0);
+    ck_assert_int_eq(tr_sleep(TR_SEC(1)), 0);
+    return 7;
+}
+
+START_TEST(test_task_in_mains_region_is_not_main) {
+    run_expect(main_exits_first, NULL, 7, TR_SEC(3));
+}
+END_TEST
+
 static int logs_child(void *arg) {
     (void)arg;
     tr_test_log("child");
@@ -1172,6 +1207,7 @@ static Suite *nursery_suite(void) {
     tcase_set_timeout(tc, 10);
     tcase_add_test(tc, test_system_task_cancelled_when_main_exits);
     tcase_add_test(tc, test_system_task_failure_ends_run);
+    tcase_add_test(tc, test_task_in_mains_region_is_not_main);
     suite_add_tcase(s, tc);
     return s;
 }
