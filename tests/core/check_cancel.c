@@ -146,6 +146,47 @@ END_TEST
 
 /* ---- Level-triggered ------------------------------------------------------ */
 
+/* A checkpoint is a schedule point, then a cancel point: a cancellation made
+ * by another task while this one waits at the schedule point is what the
+ * cancel point reports, and the next checkpoint reports it again. (Where
+ * the caller finishes the switch itself, its inline end sees the run's
+ * cancel generation changed and asks the library.) */
+static tr_cancel_scope away_scope;
+static int away_checkpoints;
+
+static int away_canceller(void *arg) {
+    (void)arg;
+    tr_test_log("canceller: main passed %d checkpoints", away_checkpoints);
+    tr_scope_cancel(&away_scope);
+    return 0;
+}
+
+static int away_main(void *arg) {
+    (void)arg;
+    tr_nursery n;
+    tr_nursery_open(&n);
+    tr_scope_enter(&away_scope, TR_INF);
+    ck_assert_int_eq(tr_checkpoint(), 0); /* the cancel point's cache is fresh */
+    away_checkpoints++;
+    ck_assert_int_eq(tr_start_soon(&n, away_canceller, NULL), 0);
+    int rc = tr_checkpoint(); /* away while the canceller runs */
+    tr_test_log("main: %s", tr_error_name(rc));
+    ck_assert_int_eq(rc, -ECANCELED);
+    ck_assert_int_eq(tr_checkpoint(), -ECANCELED);
+    ck_assert_int_eq(tr_scope_exit(&away_scope, rc), 0);
+    ck_assert(tr_scope_cancelled_caught(&away_scope));
+    return tr_nursery_join(&n, 0);
+}
+
+START_TEST(test_cancelled_while_away_at_a_checkpoint) {
+    tr_test_log_reset();
+    run_expect(away_main, NULL, 0, 0);
+    ck_assert_str_eq(tr_test_log_str(),
+                     "canceller: main passed 1 checkpoints\n"
+                     "main: ECANCELED\n");
+}
+END_TEST
+
 static int level_main(void *arg) {
     (void)arg;
     tr_cancel_scope cs;
@@ -913,6 +954,7 @@ static Suite *cancel_suite(void) {
     tc = tcase_create("level");
     tcase_set_timeout(tc, 10);
     tcase_add_test(tc, test_level_triggered);
+    tcase_add_test(tc, test_cancelled_while_away_at_a_checkpoint);
     tcase_add_test(tc, test_checkpoint_if_cancelled_no_yield);
     tcase_add_test(tc, test_cancel_shielded_checkpoint);
     suite_add_tcase(s, tc);
