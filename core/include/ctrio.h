@@ -248,7 +248,7 @@ TR_API extern TR__THREAD_LOCAL const tr__site *tr__site_at TR__TLS_MODEL;
         tr__site_at = &tr__site_here_;                                        \
     })
 #else
-#define TR__SITE() ((void)0)
+#define TR__SITE() ((void)(tr__site_at = 0)) /* (no stale site from another call) */
 #endif
 
 #include "ctrio/hop.h"

@@ -384,10 +384,10 @@ void tr__free(tr__run *r, void *p);
 
 /* ---- scheduling ------------------------------------------------------ */
 
-/* t has exited and its stack is no longer in use: a region of the run's
- * default size becomes one of its spares (for the next spawns), any other
- * goes back to the pool. Inline: every switch that finds a task exited
- * meanwhile frees it. */
+/* t has exited: a region of the run's default size becomes one of its
+ * spares (for the next spawns), any other goes back to the pool. Called by
+ * the exiting task itself on its way out, or (TR__CTX_TRACKED) by the next
+ * to run, and for tasks a killed run never finishes. */
 static inline void tr__task_free(tr__run *r, tr_task *t) {
     if (t->valgrind_stack_id) TR__TRACK_STACK_DEREGISTER(t->valgrind_stack_id);
     TR__TRACK_STACK_UNPOISON(t->stack.lo, t->stack.size);

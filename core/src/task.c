@@ -155,9 +155,8 @@ void tr__task_spares_free(tr__run *r) {
  * and the stack line right below its struct (a new task's first frame).
  * Measured: spawn_join 29.5 -> 25.7 ns per task (bench_core spawn). */
 static inline void prefetch_task(const tr_task *t) {
+    tr__prefetch_resume(t);
     __builtin_prefetch((const char *)t - 64, 1);
-    __builtin_prefetch(&t->ctx);
-    __builtin_prefetch(&t->state, 1);
     __builtin_prefetch(&t->fn);
     __builtin_prefetch(&t->sib_prev, 1);
 }

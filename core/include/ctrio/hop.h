@@ -10,8 +10,9 @@
  * (bench/README.md, floor_sync). So tr_checkpoint, tr_channel_send and
  * tr_channel_receive run in three steps: the library does the work up to the
  * switch (tr__*_begin) and returns, predicted; the caller's inlined code
- * switches, so that the resumed task goes on in its own caller; the library
- * finishes (tr__hop_end_*). The functions of the same names stay available
+ * switches, so that the resumed task goes on in its own caller, and answers
+ * (tr__hop_end_*_inline; the library's tr__hop_end_* when a cancellation
+ * changed meanwhile). The functions of the same names stay available
  * out of line (for function pointers, and for builds without this path).
  *
  * When. x86-64 with GCC or clang, not under AddressSanitizer (a switch must
@@ -112,15 +113,20 @@ TR_API tr__hop tr__checkpoint_begin(void);
 TR_API int tr__hop_end_cancel_point(void *from);
 TR_API int tr__hop_end_wake(void *from);
 
-/* The ends without the call, for the callers that switch themselves. A
- * task that exits frees its own stack, so a resumed task has nothing to do
- * but answer. They read the task (whose context is its first member) and
- * its run at these offsets, which the library checks. */
+/* The ends without the call, for the callers that switch themselves
+ * (below, with TR__HOP_INLINE). A task that exits frees its own stack, so a
+ * resumed task has nothing to do but answer. They read the task (whose
+ * context is its first member) and its run at these offsets, which the
+ * library checks. */
 #define TR__HOP_TASK_RUN 32           /* tr__run *run */
 #define TR__HOP_TASK_CANCEL_GEN 48    /* uint64_t cancel_gen */
 #define TR__HOP_TASK_CANCEL_POINTS 64 /* uint64_t cancel_points */
 #define TR__HOP_TASK_WAKE_VALUE 76    /* int wake_value */
 #define TR__HOP_RUN_CANCEL_GEN 288    /* uint64_t cancel_gen */
+
+#if defined(TR__HOP_SWITCH_AVAILABLE) && !defined(TR__HOP_CALLER_ASAN) && \
+    !defined(CTRIO_NO_INLINE_SWITCH)
+#define TR__HOP_INLINE 1
 
 /* tr__hop_end_wake: the value the task was woken with. */
 static inline __attribute__((always_inline)) int tr__hop_end_wake_inline(void *from) {
@@ -147,12 +153,8 @@ static inline __attribute__((always_inline)) int tr__hop_end_cancel_point_inline
     return 0;
 }
 
-#if defined(TR__HOP_SWITCH_AVAILABLE) && !defined(TR__HOP_CALLER_ASAN) && \
-    !defined(CTRIO_NO_INLINE_SWITCH)
-#define TR__HOP_INLINE 1
-
 /* A begin call's answer finished in the caller: the switch when asked for,
- * then the library's end. */
+ * then the end. */
 static inline __attribute__((always_inline)) int tr__hop_finish(tr__hop h, int (*end)(void *)) {
     if (__builtin_expect(!h.to, 0)) return (int)h.rc;
     void *from = h.from; /* kept across the switch (in rbp, or on the stack) */
