@@ -1,6 +1,7 @@
 # A buggy program must fail within 1,000 seeds, print a replay command, and
 # that command must reproduce the failure with the same trace hash.
-execute_process(COMMAND "${PROGRAM}" --seeds 1000 --quiet
+# EMULATOR: what runs PROGRAM when cross-compiling (empty otherwise).
+execute_process(COMMAND ${EMULATOR} "${PROGRAM}" --seeds 1000 --quiet
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(rc EQUAL 0)
     message(FATAL_ERROR "the bug was not found in 1,000 seeds:\n${out}${err}")
@@ -13,7 +14,7 @@ set(policy "${CMAKE_MATCH_2}")
 if(NOT hash OR NOT seed)
     message(FATAL_ERROR "no trace hash or replay command in:\n${out}")
 endif()
-execute_process(COMMAND "${PROGRAM}" --seed ${seed} --policy ${policy}
+execute_process(COMMAND ${EMULATOR} "${PROGRAM}" --seed ${seed} --policy ${policy}
                 RESULT_VARIABLE rc2 OUTPUT_VARIABLE out2 ERROR_VARIABLE err2)
 if(rc2 EQUAL 0)
     message(FATAL_ERROR "replaying seed ${seed} did not fail:\n${out2}${err2}")
