@@ -38,13 +38,14 @@
  * keeps nothing of its own across the switch, and rbp stays free for its
  * loop counter: kept on the stack, the counter's add and reload after every
  * switch cost 0.17 ns per tr_checkpoint switch and 0.5 ns per channel round
- * trip (bench/README.md). The FP control words are saved and loaded every time: on the AMD
- * EPYC we measure on, ldmxcsr and fldcw cost under 1 ns while stmxcsr
- * takes ~4 ns, and comparing the stored word with the other task's (to skip
- * the loads) waited on it: 6.6 ns per switch against 5.4 (floor_sync). A
- * CPU where the loads are the slow part may prefer the comparison; measure
- * there before changing this. No push: the red zone below rsp stays
- * intact. */
+ * trip (bench/README.md).
+ *
+ * The FP control words are saved and loaded every time: on the AMD EPYC we
+ * measure on, ldmxcsr and fldcw cost under 1 ns while stmxcsr takes ~4 ns,
+ * and comparing the stored word with the other task's (to skip the loads)
+ * waited on it: 6.6 ns per switch against 5.4 (floor_sync). A CPU where the
+ * loads are the slow part may prefer the comparison; measure there before
+ * changing this. No push: the red zone below rsp stays intact. */
 #if defined(__CET__) && (__CET__ & 1)
 #define TR__HOP_LANDING "endbr64\n\t"
 #else
