@@ -566,10 +566,11 @@ static inline __attribute__((always_inline)) void tr__switched_back(tr_task *cur
 /* Asks for the lines a resume of t touches first: its context and its
  * state. Where tasks are many and each runs rarely (timers, a million
  * sleepers), a task about to be resumed is one nobody touched for long. */
-static inline void tr__prefetch_resume(const tr_task *t) {
-    __builtin_prefetch(&t->ctx);
-    __builtin_prefetch(&t->state, 1);
+static inline void tr__prefetch_resume_at(uintptr_t t) { /* (t: the task's address) */
+    __builtin_prefetch((const void *)(t + offsetof(tr_task, ctx)));
+    __builtin_prefetch((const void *)(t + offsetof(tr_task, state)), 1);
 }
+static inline void tr__prefetch_resume(const tr_task *t) { tr__prefetch_resume_at((uintptr_t)t); }
 
 /* The same for a task of the batch: the next one (ahead 0) or a later one. */
 static inline void tr__prefetch_batch(const tr__run *r, size_t ahead) {

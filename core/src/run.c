@@ -53,14 +53,16 @@ void tr__free(tr__run *r, void *p) {
 
 /* Asks for the lines of the task whose sleep ends next, if that is what
  * the earliest timer is, so that they are in cache when it fires: with many
- * sleepers, a woken task is one nobody touched since it went to sleep. For
- * a scope's timer the task's addresses are wrong but harmless (a prefetch
- * does not fault). */
+ * sleepers, a woken task is one nobody touched since it went to sleep.
+ * Reading the timer's kind first would wait for the very line this asks
+ * for, so the addresses are computed as integers: for a scope's timer they
+ * point at no task, which a prefetch tolerates (it never faults), and no
+ * pointer outside an object is formed. */
 static void prefetch_next_sleeper(const tr__heap *h) {
     if (!h->len) return;
     const tr__timer *m = h->items[0].timer;
     __builtin_prefetch(m, 1);
-    tr__prefetch_resume(TR__CONTAINER_OF(m, tr_task, sleep_timer));
+    tr__prefetch_resume_at((uintptr_t)m - offsetof(tr_task, sleep_timer));
 }
 
 /* Fires every due deadline; returns whether any fired. */
