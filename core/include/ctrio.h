@@ -218,11 +218,15 @@ TR_API int tr_run(tr_task_fn main, void *arg, const tr_run_opts *opts);
 /* Checkpoints, sleeping and time (task only)                               */
 /* ------------------------------------------------------------------------ */
 
-/* Call-site capture for blocking calls: the macros below record file:line in
- * the current thread before the call, so a misuse abort and a task dump can
- * name the line that blocked. Taking a function's address still works. With
- * GCC and clang the record is one store of a pointer to a static tr__site;
- * other compilers record nothing (tr__site_at stays NULL). */
+/* Call-site capture for blocking calls (and scope entry and exit): the
+ * macros below record file:line in the current thread before the call, so a
+ * misuse abort and a task dump can name the line. Each such call has two
+ * entries: the macro calls TR__AT(name), and the function called by its
+ * address (or with the macro #undef'd) records that no site is known, so a
+ * report never names the line of an earlier call. A misuse abort names the
+ * site only when it was recorded for the call that aborts. With GCC and
+ * clang the record is one store of a pointer to a static tr__site; other
+ * compilers record nothing (tr__site_at stays NULL). */
 #ifdef __cplusplus
 #define TR__THREAD_LOCAL thread_local
 #else
@@ -239,51 +243,62 @@ TR_API int tr_run(tr_task_fn main, void *arg, const tr_run_opts *opts);
 typedef struct tr__site {
     const char *file;
     int line;
+    const char *call; /* the call it was recorded for */
 } tr__site;
 TR_API extern TR__THREAD_LOCAL const tr__site *tr__site_at TR__TLS_MODEL;
 #if defined(__GNUC__) || defined(__clang__)
-#define TR__SITE()                                                            \
+#define TR__SITE(name)                                                        \
     __extension__({                                                           \
-        static const tr__site tr__site_here_ = {__FILE__, __LINE__};          \
+        static const tr__site tr__site_here_ = {__FILE__, __LINE__, #name};   \
         tr__site_at = &tr__site_here_;                                        \
     })
 #else
-#define TR__SITE() ((void)(tr__site_at = 0)) /* (no stale site from another call) */
+#define TR__SITE(name) ((void)(tr__site_at = 0)) /* (no stale site from another call) */
 #endif
+/* The entry a call's macro calls: it leaves the recorded site in place. */
+#define TR__AT(name) tr__at_##name
 
 #include "ctrio/hop.h"
 
 /* A schedule point and cancel point: = trio.sleep(0). Returns 0 or
  * -ECANCELED. */
 TR_API TR_NODISCARD int tr_checkpoint(void);
+TR_API TR_NODISCARD int TR__AT(tr_checkpoint)(void);
 #if defined(TR__HOP_INLINE)
-#define tr_checkpoint() (TR__SITE(), tr__checkpoint_inline())
+#define tr_checkpoint() (TR__SITE(tr_checkpoint), tr__checkpoint_inline())
 #else
-#define tr_checkpoint() (TR__SITE(), tr_checkpoint())
+#define tr_checkpoint() (TR__SITE(tr_checkpoint), TR__AT(tr_checkpoint)())
 #endif
 
 /* Returns -ECANCELED (after a schedule point) if the task is cancelled,
  * otherwise 0 immediately without a schedule point. */
 TR_API TR_NODISCARD int tr_checkpoint_if_cancelled(void);
-#define tr_checkpoint_if_cancelled() (TR__SITE(), tr_checkpoint_if_cancelled())
+TR_API TR_NODISCARD int TR__AT(tr_checkpoint_if_cancelled)(void);
+#define tr_checkpoint_if_cancelled() \
+    (TR__SITE(tr_checkpoint_if_cancelled), TR__AT(tr_checkpoint_if_cancelled)())
 
 /* A schedule point that is never a cancel point. Always returns 0. */
 TR_API int tr_cancel_shielded_checkpoint(void);
-#define tr_cancel_shielded_checkpoint() (TR__SITE(), tr_cancel_shielded_checkpoint())
+TR_API int TR__AT(tr_cancel_shielded_checkpoint)(void);
+#define tr_cancel_shielded_checkpoint() \
+    (TR__SITE(tr_cancel_shielded_checkpoint), TR__AT(tr_cancel_shielded_checkpoint)())
 
 /* Sleep for d (a checkpoint even for d == 0). 0 when the time is up,
  * -ECANCELED if cancelled first, -EINVAL for d < 0. */
 TR_API TR_NODISCARD int tr_sleep(tr_duration d);
-#define tr_sleep(d) (TR__SITE(), tr_sleep(d))
+TR_API TR_NODISCARD int TR__AT(tr_sleep)(tr_duration d);
+#define tr_sleep(d) (TR__SITE(tr_sleep), TR__AT(tr_sleep)(d))
 
 /* Sleep until the clock reads t (a checkpoint even when t has passed).
  * 0 or -ECANCELED. */
 TR_API TR_NODISCARD int tr_sleep_until(tr_time t);
-#define tr_sleep_until(t) (TR__SITE(), tr_sleep_until(t))
+TR_API TR_NODISCARD int TR__AT(tr_sleep_until)(tr_time t);
+#define tr_sleep_until(t) (TR__SITE(tr_sleep_until), TR__AT(tr_sleep_until)(t))
 
 /* Sleep until cancelled: always returns -ECANCELED. */
 TR_API TR_NODISCARD int tr_sleep_forever(void);
-#define tr_sleep_forever() (TR__SITE(), tr_sleep_forever())
+TR_API TR_NODISCARD int TR__AT(tr_sleep_forever)(void);
+#define tr_sleep_forever() (TR__SITE(tr_sleep_forever), TR__AT(tr_sleep_forever)())
 
 /* The run's clock now. Not a checkpoint. */
 TR_API tr_time tr_current_time(void);
@@ -303,7 +318,9 @@ TR_API tr_time tr_current_effective_deadline(void);
  * before any autojump of a virtual clock. Checkpoint. 0, -ECANCELED,
  * -EINVAL (cushion < 0). */
 TR_API TR_NODISCARD int tr_wait_all_tasks_blocked(tr_duration cushion);
-#define tr_wait_all_tasks_blocked(c) (TR__SITE(), tr_wait_all_tasks_blocked(c))
+TR_API TR_NODISCARD int TR__AT(tr_wait_all_tasks_blocked)(tr_duration cushion);
+#define tr_wait_all_tasks_blocked(c) \
+    (TR__SITE(tr_wait_all_tasks_blocked), TR__AT(tr_wait_all_tasks_blocked)(c))
 
 /* Hold the clock: while a hold is out, a virtual clock does not autojump
  * and the run is not declared hung, because work outside the loop's
@@ -351,6 +368,8 @@ TR_API void tr_scope_enter_prepared(tr_cancel_scope *cs);
 /* Prepare and enter a scope with a deadline (TR_INF: none). Task only; not a
  * checkpoint. */
 TR_API void tr_scope_enter(tr_cancel_scope *cs, tr_time deadline);
+TR_API void TR__AT(tr_scope_enter)(tr_cancel_scope *cs, tr_time deadline);
+#define tr_scope_enter(cs, d) (TR__SITE(tr_scope_enter), TR__AT(tr_scope_enter)((cs), (d)))
 /* Enter a scope cancelled d from now (move_on_after). -EINVAL (and nothing
  * entered) for d < 0. */
 TR_API TR_NODISCARD int tr_move_on_after(tr_cancel_scope *cs, tr_duration d);
@@ -367,6 +386,8 @@ TR_API int tr_fail_at(tr_cancel_scope *cs, tr_time t);
  * it; any other rc is returned unchanged. The scope must be the task's
  * innermost (exiting out of order aborts). Not a checkpoint. */
 TR_API int tr_scope_exit(tr_cancel_scope *cs, int rc);
+TR_API int TR__AT(tr_scope_exit)(tr_cancel_scope *cs, int rc);
+#define tr_scope_exit(cs, rc) (TR__SITE(tr_scope_exit), TR__AT(tr_scope_exit)((cs), (rc)))
 
 /* Cancel the scope: from any task of the run, before or after entry;
  * idempotent. Blocked tasks inside wake with -ECANCELED. Not a checkpoint. */
@@ -436,8 +457,11 @@ TR_API int tr_spawn(tr_nursery *n, tr_task_fn fn, void *arg, const tr_spawn_opts
  * start keeps n open. */
 TR_API TR_NODISCARD int tr_start_spawn(tr_nursery *n, tr_task_fn fn, void *arg,
                                        const tr_spawn_opts *opts, void **value_out);
+TR_API TR_NODISCARD int TR__AT(tr_start_spawn)(tr_nursery *n, tr_task_fn fn, void *arg,
+                                                const tr_spawn_opts *opts, void **value_out);
 #define tr_start(n, fn, arg, value_out)                                                 \
-    (TR__SITE(), tr_start_spawn((n), (fn), (arg), &(tr_spawn_opts){.name = #fn}, (value_out)))
+    (TR__SITE(tr_start), \
+     TR__AT(tr_start_spawn)((n), (fn), (arg), &(tr_spawn_opts){.name = #fn}, (value_out)))
 
 /* Called by a task started with tr_start: hands value to the starter and
  * moves this task into the target nursery. 0; -EALREADY when called twice;
@@ -454,7 +478,8 @@ TR_API int tr_started(void *value);
  * tr_nursery_failures. Checkpoint (a schedule point always; a cancel point
  * while children remain, where cancellation is passed on to them). */
 TR_API TR_NODISCARD int tr_nursery_join(tr_nursery *n, int body_rc);
-#define tr_nursery_join(n, rc) (TR__SITE(), tr_nursery_join((n), (rc)))
+TR_API TR_NODISCARD int TR__AT(tr_nursery_join)(tr_nursery *n, int body_rc);
+#define tr_nursery_join(n, rc) (TR__SITE(tr_nursery_join), TR__AT(tr_nursery_join)((n), (rc)))
 
 /* Cancel every task in the nursery (its scope). Not a checkpoint. */
 TR_API void tr_nursery_cancel(tr_nursery *n);
@@ -509,7 +534,9 @@ typedef int (*tr_abort_fn)(void *ctx, tr_task *task);
  * already cancelled, abort_fn runs at once. A schedule point always. Task
  * only. */
 TR_API int tr_wait_task_rescheduled(tr_abort_fn abort_fn, void *ctx);
-#define tr_wait_task_rescheduled(f, c) (TR__SITE(), tr_wait_task_rescheduled((f), (c)))
+TR_API int TR__AT(tr_wait_task_rescheduled)(tr_abort_fn abort_fn, void *ctx);
+#define tr_wait_task_rescheduled(f, c) \
+    (TR__SITE(tr_wait_task_rescheduled), TR__AT(tr_wait_task_rescheduled)((f), (c)))
 
 /* Make a task blocked in tr_wait_task_rescheduled runnable; it will return
  * value. Rescheduling a task that is not blocked is a bug and aborts. Not a

@@ -195,7 +195,9 @@ void tr_scope_enter_prepared(tr_cancel_scope *cs) {
     tr__scope_enter(t, s);
 }
 
-void tr_scope_enter(tr_cancel_scope *cs, tr_time deadline) {
+#undef tr_scope_enter
+TR__UNSITED_VOID(tr_scope_enter, (tr_cancel_scope *cs, tr_time deadline), (cs, deadline))
+void TR__AT(tr_scope_enter)(tr_cancel_scope *cs, tr_time deadline) {
     tr_task *t = tr__need_task("tr_scope_enter");
     /* Entering a scope the task is inside would make it its own ancestor.
      * Compared by address along the task's own scopes: the caller's storage
@@ -229,7 +231,9 @@ int tr_fail_after(tr_cancel_scope *cs, tr_duration d) {
     return tr_fail_at(cs, tr_time_add(tr__now(r), d));
 }
 
-int tr_scope_exit(tr_cancel_scope *cs, int rc) {
+#undef tr_scope_exit
+TR__UNSITED(int, tr_scope_exit, (tr_cancel_scope *cs, int rc), (cs, rc))
+int TR__AT(tr_scope_exit)(tr_cancel_scope *cs, int rc) {
     tr_task *t = tr__need_task("tr_scope_exit");
     TR__REQUIRE(!as_scope(cs)->is_nursery, "tr_scope_exit", "a nursery's scope is closed by tr_nursery_join");
     return tr__scope_exit(t, as_scope(cs), rc);

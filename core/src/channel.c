@@ -278,7 +278,8 @@ static inline __attribute__((always_inline)) tr__hop receive_planned(tr_receive_
 }
 
 #undef tr_channel_send
-int tr_channel_send(tr_send_channel *tx, const void *item) {
+TR__UNSITED(int, tr_channel_send, (tr_send_channel *tx, const void *item), (tx, item))
+int TR__AT(tr_channel_send)(tr_send_channel *tx, const void *item) {
     tr__hop_space space;
     return tr__hop_here(send_planned(tx, item, &space), TR__HOP_WAKE_VALUE);
 }
@@ -293,7 +294,8 @@ int tr_channel_send_nowait(tr_send_channel *tx, const void *item) {
 }
 
 #undef tr_channel_receive
-int tr_channel_receive(tr_receive_channel *rx, void *out) {
+TR__UNSITED(int, tr_channel_receive, (tr_receive_channel *rx, void *out), (rx, out))
+int TR__AT(tr_channel_receive)(tr_receive_channel *rx, void *out) {
     tr__hop_space space;
     return tr__hop_here(receive_planned(rx, out, &space), TR__HOP_WAKE_VALUE);
 }

@@ -50,7 +50,8 @@ void tr__idle_wake(tr__run *r) {
 }
 
 #undef tr_wait_all_tasks_blocked
-int tr_wait_all_tasks_blocked(tr_duration cushion) {
+TR__UNSITED(int, tr_wait_all_tasks_blocked, (tr_duration cushion), (cushion))
+int TR__AT(tr_wait_all_tasks_blocked)(tr_duration cushion) {
     tr_task *t = tr__need_task("tr_wait_all_tasks_blocked");
     if (cushion < 0) return -EINVAL;
     tr__idle_waiter w = {.cushion = cushion, .task = t};

@@ -23,13 +23,29 @@ typedef struct tr__local tr__local;
 
 /* ---- misuse ------------------------------------------------------------ */
 
-/* Aborts with one line naming the current task and the last call site. Used
- * for API misuse that can only be a bug; kept under NDEBUG. */
+/* Aborts with one line naming the current task, and the call site when the
+ * one recorded (TR__SITE) is call's own. Used for API misuse that can only
+ * be a bug; kept under NDEBUG. */
 _Noreturn void tr__misuse(const char *call, const char *fmt, ...) TR_PRINTF(2, 3);
 #define TR__REQUIRE(cond, call, ...)                                           \
     do {                                                                       \
         if (TR__UNLIKELY(!(cond))) tr__misuse((call), __VA_ARGS__);            \
     } while (0)
+
+/* The public symbol of a call whose macro records its site (TR__SITE in
+ * ctrio.h): reached by address, or with the macro #undef'd, so no site is
+ * known for this call and none of an earlier call may stand for it. The
+ * body is TR__AT(name). */
+#define TR__UNSITED(ret, name, params, args)                                   \
+    ret name params {                                                          \
+        tr__site_at = NULL;                                                    \
+        return TR__AT(name) args;                                              \
+    }
+#define TR__UNSITED_VOID(name, params, args)                                   \
+    void name params {                                                         \
+        tr__site_at = NULL;                                                    \
+        TR__AT(name) args;                                                     \
+    }
 
 /* ---- timers ------------------------------------------------------------ */
 

@@ -175,10 +175,12 @@ static int wait_fd(const char *call, int fd, int dir) {
 }
 
 #undef tr_wait_readable
-int tr_wait_readable(int fd) { return wait_fd("tr_wait_readable", fd, TR__IO_READ); }
+TR__UNSITED(int, tr_wait_readable, (int fd), (fd))
+int TR__AT(tr_wait_readable)(int fd) { return wait_fd("tr_wait_readable", fd, TR__IO_READ); }
 
 #undef tr_wait_writable
-int tr_wait_writable(int fd) { return wait_fd("tr_wait_writable", fd, TR__IO_WRITE); }
+TR__UNSITED(int, tr_wait_writable, (int fd), (fd))
+int TR__AT(tr_wait_writable)(int fd) { return wait_fd("tr_wait_writable", fd, TR__IO_WRITE); }
 
 void tr_notify_closing(int fd) { tr__io_closing(tr__need_run("tr_notify_closing"), fd); }
 

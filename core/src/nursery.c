@@ -175,7 +175,8 @@ static int join(tr_task *t, tr__nursery *n, int body_rc) {
 }
 
 #undef tr_nursery_join
-int tr_nursery_join(tr_nursery *pn, int body_rc) {
+TR__UNSITED(int, tr_nursery_join, (tr_nursery *pn, int body_rc), (pn, body_rc))
+int TR__AT(tr_nursery_join)(tr_nursery *pn, int body_rc) {
     tr_task *t = tr__need_task("tr_nursery_join");
     return join(t, open_nursery(pn, "tr_nursery_join"), body_rc);
 }
@@ -200,7 +201,11 @@ size_t tr_nursery_failures_lost(const tr_nursery *pn) {
 /* ---- tr_start ---------------------------------------------------------- */
 
 /* The child runs in a temporary nursery of the starter until tr_started. */
-int tr_start_spawn(tr_nursery *pn, tr_task_fn fn, void *arg, const tr_spawn_opts *o,
+#undef tr_start_spawn
+TR__UNSITED(int, tr_start_spawn,
+            (tr_nursery *pn, tr_task_fn fn, void *arg, const tr_spawn_opts *o, void **value_out),
+            (pn, fn, arg, o, value_out))
+int TR__AT(tr_start_spawn)(tr_nursery *pn, tr_task_fn fn, void *arg, const tr_spawn_opts *o,
                    void **value_out) {
     tr_task *t = tr__need_task("tr_start");
     tr__nursery *n = open_nursery(pn, "tr_start");

@@ -45,7 +45,8 @@ size_t tr__lot_wake(tr__lot *lot, size_t n, int value) {
 void tr_parking_lot_init(tr_parking_lot *lot) { *as_lot(lot) = (tr__lot){0}; }
 
 #undef tr_parking_lot_park
-int tr_parking_lot_park(tr_parking_lot *lot) {
+TR__UNSITED(int, tr_parking_lot_park, (tr_parking_lot *lot), (lot))
+int TR__AT(tr_parking_lot_park)(tr_parking_lot *lot) {
     tr_task *t = tr__need_task("tr_parking_lot_park");
     tr__lot_node n;
     return tr__lot_park(as_lot(lot), &n, t);

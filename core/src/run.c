@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 _Thread_local tr__run *tr__current_run TR__TLS_MODEL;
 _Thread_local const tr__site *tr__site_at TR__TLS_MODEL;
@@ -18,7 +19,9 @@ void tr__misuse(const char *call, const char *fmt, ...) {
     fprintf(stderr, "ctrio: misuse in %s", call);
     if (t) fprintf(stderr, " by task '%s' (#%llu)", t->name, (unsigned long long)t->id);
     else if (!r) fprintf(stderr, " outside tr_run");
-    if (tr__site_at) fprintf(stderr, " near %s:%d", tr__site_at->file, tr__site_at->line);
+    const tr__site *site = tr__site_at; /* (recorded for this call, or for an earlier one) */
+    if (site && site->call && !strcmp(site->call, call))
+        fprintf(stderr, " at %s:%d", site->file, site->line);
     fprintf(stderr, ": ");
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);

@@ -62,7 +62,8 @@ tr_time tr__now(tr__run *r) { return r->clock->now(r->clock_ctx); }
 /* ---- public: blocking and waking ------------------------------------- */
 
 #undef tr_wait_task_rescheduled
-int tr_wait_task_rescheduled(tr_abort_fn abort_fn, void *ctx) {
+TR__UNSITED(int, tr_wait_task_rescheduled, (tr_abort_fn abort_fn, void *ctx), (abort_fn, ctx))
+int TR__AT(tr_wait_task_rescheduled)(tr_abort_fn abort_fn, void *ctx) {
     tr_task *t = tr__need_task("tr_wait_task_rescheduled");
     return tr__park(t->run, t, abort_fn, ctx);
 }
@@ -76,7 +77,8 @@ void tr_reschedule(tr_task *task, int value) {
 /* ---- public: checkpoints --------------------------------------------- */
 
 #undef tr_checkpoint
-int tr_checkpoint(void) {
+TR__UNSITED(int, tr_checkpoint, (void), ())
+int TR__AT(tr_checkpoint)(void) {
     tr_task *t = tr__need_task("tr_checkpoint");
     return tr__checkpoint(t);
 }
@@ -120,12 +122,14 @@ int tr__hop_end_cancel_point(void *from) { return hop_end(from, TR__HOP_CANCEL_P
 int tr__hop_end_wake(void *from) { return hop_end(from, TR__HOP_WAKE_VALUE); }
 
 #undef tr_checkpoint_if_cancelled
-int tr_checkpoint_if_cancelled(void) {
+TR__UNSITED(int, tr_checkpoint_if_cancelled, (void), ())
+int TR__AT(tr_checkpoint_if_cancelled)(void) {
     return tr__checkpoint_if_cancelled(tr__need_task("tr_checkpoint_if_cancelled"));
 }
 
 #undef tr_cancel_shielded_checkpoint
-int tr_cancel_shielded_checkpoint(void) {
+TR__UNSITED(int, tr_cancel_shielded_checkpoint, (void), ())
+int TR__AT(tr_cancel_shielded_checkpoint)(void) {
     tr__yield(tr__need_task("tr_cancel_shielded_checkpoint"));
     return 0;
 }
@@ -156,10 +160,14 @@ static int sleep_until(tr_task *t, tr_time when) {
 }
 
 #undef tr_sleep_until
-int tr_sleep_until(tr_time when) { return sleep_until(tr__need_task("tr_sleep_until"), when); }
+TR__UNSITED(int, tr_sleep_until, (tr_time when), (when))
+int TR__AT(tr_sleep_until)(tr_time when) {
+    return sleep_until(tr__need_task("tr_sleep_until"), when);
+}
 
 #undef tr_sleep
-int tr_sleep(tr_duration d) {
+TR__UNSITED(int, tr_sleep, (tr_duration d), (d))
+int TR__AT(tr_sleep)(tr_duration d) {
     tr_task *t = tr__need_task("tr_sleep");
     if (d < 0) return -EINVAL;
     if (d == 0) {
@@ -169,7 +177,8 @@ int tr_sleep(tr_duration d) {
 }
 
 #undef tr_sleep_forever
-int tr_sleep_forever(void) {
+TR__UNSITED(int, tr_sleep_forever, (void), ())
+int TR__AT(tr_sleep_forever)(void) {
     tr_task *t = tr__need_task("tr_sleep_forever");
     return tr__park(t->run, t, forever_abort, NULL);
 }

@@ -64,7 +64,11 @@ static int run_now(tr_sequencer *seq, int n) {
 }
 
 #undef tr_sequencer_wait
-int tr_sequencer_wait(tr_sequencer *seq, int n) {
+int tr_sequencer_wait(tr_sequencer *seq, int n) { /* (TR__UNSITED, in internal.h) */
+    tr__site_at = NULL;
+    return TR__AT(tr_sequencer_wait)(seq, n);
+}
+int TR__AT(tr_sequencer_wait)(tr_sequencer *seq, int n) {
     if (n < 0) return -EINVAL;
     if (claimed(seq, n))
         return tr_fail(-EALREADY, "tr_sequencer_wait(%d): position already claimed", n);

@@ -211,7 +211,8 @@ static int pop(struct tr__sigrx *rx) {
 }
 
 #undef tr_signal_receive
-int tr_signal_receive(tr_signal_receiver *prx, int *signum) {
+TR__UNSITED(int, tr_signal_receive, (tr_signal_receiver *prx, int *signum), (prx, signum))
+int TR__AT(tr_signal_receive)(tr_signal_receiver *prx, int *signum) {
     struct tr__sigrx *rx = (struct tr__sigrx *)prx;
     tr_task *t = tr__need_task("tr_signal_receive");
     for (;;) {

@@ -24,7 +24,8 @@ void tr_condition_init(tr_condition *c, tr_lock *lock) {
 tr_lock *tr_condition_lock(tr_condition *c) { return pub_lock(as_cond(c)->lock); }
 
 #undef tr_condition_acquire
-int tr_condition_acquire(tr_condition *c) {
+TR__UNSITED(int, tr_condition_acquire, (tr_condition *c), (c))
+int TR__AT(tr_condition_acquire)(tr_condition *c) {
     /* The parenthesised name skips the macro: the caller's site is kept. */
     return (tr_lock_acquire)(pub_lock(as_cond(c)->lock));
 }
@@ -38,7 +39,8 @@ int tr_condition_release(tr_condition *c) { return tr_lock_release(pub_lock(as_c
 bool tr_condition_locked(const tr_condition *c) { return as_ccond(c)->lock->owner != NULL; }
 
 #undef tr_condition_wait
-int tr_condition_wait(tr_condition *c) {
+TR__UNSITED(int, tr_condition_wait, (tr_condition *c), (c))
+int TR__AT(tr_condition_wait)(tr_condition *c) {
     cond *k = as_cond(c);
     tr_task *t = tr__need_task("tr_condition_wait");
     if (k->lock->owner != t) return -EPERM;

@@ -23,7 +23,8 @@ void tr_event_set(tr_event *ev) {
 bool tr_event_is_set(const tr_event *ev) { return as_cevent(ev)->flag; }
 
 #undef tr_event_wait
-int tr_event_wait(tr_event *ev) {
+TR__UNSITED(int, tr_event_wait, (tr_event *ev), (ev))
+int TR__AT(tr_event_wait)(tr_event *ev) {
     event *e = as_event(ev);
     tr_task *t = tr__need_task("tr_event_wait");
     if (e->flag) {

@@ -135,7 +135,10 @@ void tr_capacity_limiter_init(tr_capacity_limiter *l, size_t total_tokens) {
 }
 
 #undef tr_capacity_limiter_acquire_on_behalf_of
-int tr_capacity_limiter_acquire_on_behalf_of(tr_capacity_limiter *lim, const void *borrower) {
+TR__UNSITED(int, tr_capacity_limiter_acquire_on_behalf_of,
+            (tr_capacity_limiter *lim, const void *borrower), (lim, borrower))
+int TR__AT(tr_capacity_limiter_acquire_on_behalf_of)(tr_capacity_limiter *lim,
+                                                      const void *borrower) {
     limiter *l = as_lim(lim);
     tr_task *t = tr__need_task("tr_capacity_limiter_acquire");
     int rc = tr__checkpoint_if_cancelled(t);
@@ -148,8 +151,10 @@ int tr_capacity_limiter_acquire_on_behalf_of(tr_capacity_limiter *lim, const voi
 }
 
 #undef tr_capacity_limiter_acquire
-int tr_capacity_limiter_acquire(tr_capacity_limiter *l) {
-    return tr_capacity_limiter_acquire_on_behalf_of(l, tr__need_task("tr_capacity_limiter_acquire"));
+TR__UNSITED(int, tr_capacity_limiter_acquire, (tr_capacity_limiter *l), (l))
+int TR__AT(tr_capacity_limiter_acquire)(tr_capacity_limiter *l) {
+    tr_task *t = tr__need_task("tr_capacity_limiter_acquire");
+    return TR__AT(tr_capacity_limiter_acquire_on_behalf_of)(l, t); /* (the caller's site) */
 }
 
 int tr_capacity_limiter_acquire_on_behalf_of_nowait(tr_capacity_limiter *l, const void *borrower) {

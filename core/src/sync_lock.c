@@ -18,7 +18,8 @@ static inline int try_take(tr__lock *l, tr_task *t) {
 }
 
 #undef tr_lock_acquire
-int tr_lock_acquire(tr_lock *lock) {
+TR__UNSITED(int, tr_lock_acquire, (tr_lock *lock), (lock))
+int TR__AT(tr_lock_acquire)(tr_lock *lock) {
     tr__lock *l = tr__as_lock(lock);
     tr_task *t = tr__need_task("tr_lock_acquire");
     int rc = tr__checkpoint_if_cancelled(t);

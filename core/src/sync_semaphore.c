@@ -26,7 +26,8 @@ static int try_take(sem *s) {
 }
 
 #undef tr_semaphore_acquire
-int tr_semaphore_acquire(tr_semaphore *semaphore) {
+TR__UNSITED(int, tr_semaphore_acquire, (tr_semaphore *semaphore), (semaphore))
+int TR__AT(tr_semaphore_acquire)(tr_semaphore *semaphore) {
     sem *s = as_sem(semaphore);
     tr_task *t = tr__need_task("tr_semaphore_acquire");
     int rc = tr__checkpoint_if_cancelled(t);

@@ -298,13 +298,18 @@ static job *job_new(tr__run *r, tr_thread_fn fn, void *arg, const tr_to_thread_o
 }
 
 #undef tr_to_thread_run_sync
-int tr_to_thread_run_sync(tr_thread_fn fn, void *arg, void **result, const tr_to_thread_opts *o) {
+TR__UNSITED(int, tr_to_thread_run_sync,
+            (tr_thread_fn fn, void *arg, void **result, const tr_to_thread_opts *o),
+            (fn, arg, result, o))
+int TR__AT(tr_to_thread_run_sync)(tr_thread_fn fn, void *arg, void **result,
+                                  const tr_to_thread_opts *o) {
     tr_task *t = tr__need_task("tr_to_thread_run_sync");
     tr__run *r = t->run;
     if (!fn) return -EINVAL;
     job *j = job_new(r, fn, arg, o);
     if (!j) return -ENOMEM;
-    int rc = tr_capacity_limiter_acquire_on_behalf_of(j->limiter, j);
+    /* (through TR__AT: the wait keeps the caller's site) */
+    int rc = TR__AT(tr_capacity_limiter_acquire_on_behalf_of)(j->limiter, j);
     if (rc < 0) {
         free(j);
         return rc;

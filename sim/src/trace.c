@@ -71,7 +71,10 @@ static void on_spawn(void *ctx, tr_task *task) {
     add(t, EV_SPAWN, task, parent ? tr_task_id(parent) : 0);
 }
 
-static void on_before(void *ctx, tr_task *task) { add(ctx, EV_STEP_BEGIN, task, 0); }
+static void on_before(void *ctx, tr_task *task) {
+    tr__site_at = NULL; /* a step's end names only a site its own calls recorded */
+    add(ctx, EV_STEP_BEGIN, task, 0);
+}
 static void on_after(void *ctx, tr_task *task) {
     tr__trace *t = ctx;
     add(t, EV_STEP_END, task, 0);

@@ -170,6 +170,42 @@ START_TEST(test_statistics_and_dump) {
 }
 END_TEST
 
+/* A blocking call made through its address records no site: the dump
+ * names none for it, not the site of the call another task made last. */
+static int sleep_by_address(void *arg) {
+    (void)arg;
+    int (*sleep_forever)(void) = tr_sleep_forever;
+    return sleep_forever();
+}
+
+static int pointer_dump_main(void *arg) {
+    char **out = arg;
+    tr_nursery n;
+    tr_nursery_open(&n);
+    ck_assert_int_eq(tr_start_soon(&n, sleeper, NULL), 0);
+    ck_assert_int_eq(tr_start_soon(&n, sleep_by_address, NULL), 0);
+    for (int i = 0; i < 3; i++) ck_assert_int_eq(tr_checkpoint(), 0);
+    size_t len;
+    FILE *f = open_memstream(out, &len);
+    tr_dump_tasks(f);
+    fclose(f);
+    tr_nursery_cancel(&n);
+    int rc = tr_nursery_join(&n, 0);
+    return rc == -ECANCELED ? 0 : rc;
+}
+
+START_TEST(test_dump_names_no_site_for_a_call_by_address) {
+    char *out = NULL;
+    ck_assert_int_eq(tr_run(pointer_dump_main, &out, NULL), 0);
+    char site[sizeof __FILE__ + 64];
+    snprintf(site, sizeof site, "blocked in sleep at %s:%d until", __FILE__, sleeper_line);
+    ck_assert_msg(strstr(out, site) != NULL, "no '%s' in:\n%s", site, out);
+    ck_assert_msg(strstr(out, "task 'sleep_by_address' (#3) blocked\n") != NULL,
+                  "a site for the call by address in:\n%s", out);
+    free(out);
+}
+END_TEST
+
 static Suite *instrument_suite(void) {
     Suite *s = suite_create("instrument");
     TCase *tc = tcase_create("hooks");
@@ -179,6 +215,7 @@ static Suite *instrument_suite(void) {
     suite_add_tcase(s, tc);
     tc = tcase_create("introspection");
     tcase_add_test(tc, test_statistics_and_dump);
+    tcase_add_test(tc, test_dump_names_no_site_for_a_call_by_address);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -4,9 +4,17 @@
 #include <fenv.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "ctrio.h"
+#include "ctrio/channel.h"
+#include "ctrio/io.h"
+#include "ctrio/sync.h"
+#include "ctrio/testing.h"
+#include "ctrio/thread.h"
 #include "test_util.h"
 #include "vclock.h"
 
@@ -400,6 +408,265 @@ START_TEST(test_fail_outside_run_aborts) {
 }
 END_TEST
 
+/* ---- What a misuse abort says --------------------------------------------- */
+
+/* Runs fn in a child process that must die of SIGABRT; returns what it
+ * wrote to stderr (the caller frees it). */
+static char *abort_text(void (*fn)(void)) {
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    fflush(stderr);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(p[1], STDERR_FILENO);
+        close(p[0]);
+        close(p[1]);
+        fn();
+        _exit(0);
+    }
+    close(p[1]);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    char chunk[512];
+    ssize_t k;
+    while ((k = read(p[0], chunk, sizeof chunk)) > 0) fwrite(chunk, 1, (size_t)k, out);
+    fclose(out);
+    close(p[0]);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "no abort; stderr: %s", text);
+    return text;
+}
+
+/* The text names the call, the task and, when given, the site
+ * (this file, line). */
+static void assert_misuse_line(const char *text, const char *head, int line) {
+    ck_assert_msg(strstr(text, head) != NULL, "no '%s' in: %s", head, text);
+    char site[sizeof __FILE__ + 32];
+    snprintf(site, sizeof site, " at %s:%d: ", __FILE__, line);
+    if (line) ck_assert_msg(strstr(text, site) != NULL, "no '%s' in: %s", site, text);
+    else ck_assert_msg(strstr(text, " at ") == NULL, "a site in: %s", text);
+}
+
+/* The misusing calls, each on the line its enum names (the abort happens
+ * in a child process, so the line must be known without running it). */
+enum { join_line = __LINE__ }; static int join(tr_nursery *n) { return tr_nursery_join(n, 0); }
+enum { exit_line = __LINE__ }; static int leave(tr_cancel_scope *s) { return tr_scope_exit(s, 0); }
+
+static int join_outer_first(void *arg) {
+    (void)arg;
+    tr_nursery outer, inner;
+    tr_nursery_open(&outer);
+    tr_nursery_open(&inner);
+    return join(&outer); /* misuse: inner is still open */
+}
+
+static int spawn_one(void *arg) {
+    tr_nursery n;
+    tr_nursery_open(&n);
+    int rc = tr_spawn(&n, (tr_task_fn)arg, NULL, &(tr_spawn_opts){.name = "worker"});
+    return tr_nursery_join(&n, rc);
+}
+
+static void run_join_outer_first(void) { tr_test_run(spawn_one, (void *)join_outer_first, NULL); }
+
+START_TEST(test_misuse_names_task_and_site) {
+    char *text = abort_text(run_join_outer_first);
+    assert_misuse_line(text, "ctrio: misuse in tr_nursery_join by task 'worker' (#2)",
+                       join_line);
+    ck_assert_ptr_nonnull(strstr(text, "nurseries joined out of order"));
+    free(text);
+}
+END_TEST
+
+static int exit_outer_first(void *arg) {
+    (void)arg;
+    tr_cancel_scope outer, inner;
+    tr_scope_enter(&outer, TR_INF);
+    tr_scope_enter(&inner, TR_INF);
+    return leave(&outer); /* misuse: inner is still entered */
+}
+
+static void run_exit_outer_first(void) { tr_test_run(spawn_one, (void *)exit_outer_first, NULL); }
+
+START_TEST(test_scope_exit_misuse_names_its_site) {
+    char *text = abort_text(run_exit_outer_first);
+    assert_misuse_line(text, "ctrio: misuse in tr_scope_exit by task 'worker' (#2)", exit_line);
+    free(text);
+}
+END_TEST
+
+/* A misuse abort names the misusing call's own site or none, never an
+ * earlier call's: tr_move_on_at enters through tr_scope_enter right after
+ * the task's own sited tr_scope_enter; tr_reschedule records no site and
+ * comes after another task's calls recorded theirs. */
+static int enter_and_sleep(void *arg) {
+    (void)arg;
+    tr_cancel_scope cs;
+    tr_scope_enter(&cs, TR_INF);
+    int rc = tr_sleep_forever();
+    return tr_scope_exit(&cs, rc);
+}
+
+static int misuse_after_other(void *arg) {
+    tr_cancel_scope cs;
+    tr_scope_enter(&cs, TR_INF);
+    if (arg) {
+        tr_move_on_at(&cs, TR_INF); /* misuse: cs is entered already */
+        return 0;
+    }
+    ck_assert_int_eq(tr_checkpoint(), 0); /* enter_and_sleep runs and blocks */
+    tr_reschedule(tr_current_task(), 0);  /* misuse: not blocked */
+    return 0;
+}
+
+static int two_tasks(void *arg) {
+    tr_nursery n;
+    tr_nursery_open(&n);
+    int rc = tr_spawn(&n, misuse_after_other, arg, &(tr_spawn_opts){.name = "worker"});
+    if (!rc) rc = tr_start_soon(&n, enter_and_sleep, NULL);
+    return tr_nursery_join(&n, rc);
+}
+
+static void run_enter_twice(void) { tr_test_run(two_tasks, (void *)1, NULL); }
+static void run_reschedule_running(void) { tr_test_run(two_tasks, NULL, NULL); }
+
+START_TEST(test_misuse_never_names_another_calls_site) {
+    char *text = abort_text(run_enter_twice);
+    assert_misuse_line(text, "ctrio: misuse in tr_scope_enter by task 'worker' (#2)", 0);
+    ck_assert_ptr_nonnull(strstr(text, "scope is already entered"));
+    free(text);
+    text = abort_text(run_reschedule_running);
+    assert_misuse_line(text, "ctrio: misuse in tr_reschedule by task 'worker' (#2)", 0);
+    ck_assert_ptr_nonnull(strstr(text, "is not blocked"));
+    free(text);
+}
+END_TEST
+
+/* ---- Blocking calls through their addresses ------------------------------ */
+
+/* Every blocking call (and scope entry and exit) works when called through
+ * a function pointer, the entry that records no call site. */
+static void *thread_identity(void *arg) { return arg; }
+
+static int started_child(void *arg) {
+    (void)arg;
+    tr_started(NULL);
+    return 0;
+}
+
+static int refuse_nothing(void *ctx, tr_task *t) {
+    (void)ctx;
+    (void)t;
+    return TR_ABORT_SUCCEEDED;
+}
+
+static int by_address_main(void *arg) {
+    (void)arg;
+    int (*checkpoint)(void) = tr_checkpoint, (*if_cancelled)(void) = tr_checkpoint_if_cancelled;
+    int (*shielded)(void) = tr_cancel_shielded_checkpoint, (*forever)(void) = tr_sleep_forever;
+    int (*sleep)(tr_duration) = tr_sleep;
+    int (*sleep_until)(tr_time) = tr_sleep_until;
+    int (*all_blocked)(tr_duration) = tr_wait_all_tasks_blocked;
+    void (*enter)(tr_cancel_scope *, tr_time) = tr_scope_enter;
+    int (*scope_exit)(tr_cancel_scope *, int) = tr_scope_exit;
+    ck_assert_int_eq(checkpoint(), 0);
+    ck_assert_int_eq(if_cancelled(), 0);
+    ck_assert_int_eq(shielded(), 0);
+    ck_assert_int_eq(sleep(TR_MS(1)), 0);
+    ck_assert_int_eq(sleep_until(tr_current_time()), 0);
+    ck_assert_int_eq(all_blocked(0), 0);
+    tr_cancel_scope cs;
+    enter(&cs, tr_current_time()); /* cancelled at once */
+    ck_assert_int_eq(forever(), -ECANCELED);
+    int (*wait_rescheduled)(tr_abort_fn, void *) = tr_wait_task_rescheduled;
+    ck_assert_int_eq(wait_rescheduled(refuse_nothing, NULL), -ECANCELED);
+    tr_parking_lot lot;
+    tr_parking_lot_init(&lot);
+    int (*park)(tr_parking_lot *) = tr_parking_lot_park;
+    ck_assert_int_eq(park(&lot), -ECANCELED);
+    ck_assert_int_eq(scope_exit(&cs, -ECANCELED), 0);
+
+    tr_lock lock;
+    tr_lock_init(&lock);
+    int (*lock_acquire)(tr_lock *) = tr_lock_acquire;
+    ck_assert_int_eq(lock_acquire(&lock), 0);
+    ck_assert_int_eq(tr_lock_release(&lock), 0);
+    tr_condition cond;
+    tr_condition_init(&cond, &lock);
+    int (*cond_acquire)(tr_condition *) = tr_condition_acquire;
+    int (*cond_wait)(tr_condition *) = tr_condition_wait;
+    ck_assert_int_eq(cond_acquire(&cond), 0);
+    ck_assert_int_eq(tr_move_on_at(&cs, tr_current_time()), 0);
+    ck_assert_int_eq(cond_wait(&cond), -ECANCELED); /* (the lock held again) */
+    ck_assert_int_eq(tr_scope_exit(&cs, -ECANCELED), 0);
+    ck_assert_int_eq(tr_condition_release(&cond), 0);
+    tr_semaphore sem;
+    ck_assert_int_eq(tr_semaphore_init(&sem, 1, TR_UNBOUNDED), 0);
+    int (*sem_acquire)(tr_semaphore *) = tr_semaphore_acquire;
+    ck_assert_int_eq(sem_acquire(&sem), 0);
+    tr_event ev;
+    tr_event_init(&ev);
+    tr_event_set(&ev);
+    int (*event_wait)(tr_event *) = tr_event_wait;
+    ck_assert_int_eq(event_wait(&ev), 0);
+    tr_capacity_limiter lim;
+    tr_capacity_limiter_init(&lim, 2);
+    int (*lim_acquire)(tr_capacity_limiter *) = tr_capacity_limiter_acquire;
+    int (*lim_for)(tr_capacity_limiter *, const void *) = tr_capacity_limiter_acquire_on_behalf_of;
+    ck_assert_int_eq(lim_acquire(&lim), 0);
+    ck_assert_int_eq(lim_for(&lim, &lim), 0);
+    ck_assert_int_eq(tr_capacity_limiter_release(&lim), 0);
+    ck_assert_int_eq(tr_capacity_limiter_release_on_behalf_of(&lim, &lim), 0);
+    tr_sequencer seq;
+    tr_sequencer_init(&seq);
+    int (*seq_wait)(tr_sequencer *, int) = tr_sequencer_wait;
+    ck_assert_int_eq(seq_wait(&seq, 0), 0);
+    tr_sequencer_done(&seq, 0);
+
+    tr_send_channel *tx;
+    tr_receive_channel *rx;
+    ck_assert_int_eq(tr_open_memory_channel(&tx, &rx, 1, sizeof(int)), 0);
+    int (*send)(tr_send_channel *, const void *) = tr_channel_send;
+    int (*receive)(tr_receive_channel *, void *) = tr_channel_receive;
+    int item = 7, got = 0;
+    ck_assert_int_eq(send(tx, &item), 0);
+    ck_assert_int_eq(receive(rx, &got), 0);
+    ck_assert_int_eq(got, 7);
+    tr_send_channel_close(tx);
+    tr_receive_channel_close(rx);
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    int (*writable)(int) = tr_wait_writable, (*readable)(int) = tr_wait_readable;
+    ck_assert_int_eq(writable(p[1]), 0);
+    ck_assert_int_eq(write(p[1], "x", 1), 1);
+    ck_assert_int_eq(readable(p[0]), 0);
+    tr_notify_closing(p[0]);
+    tr_notify_closing(p[1]);
+    close(p[0]);
+    close(p[1]);
+    void *result = NULL;
+    int (*to_thread)(tr_thread_fn, void *, void **, const tr_to_thread_opts *) =
+        tr_to_thread_run_sync;
+    ck_assert_int_eq(to_thread(thread_identity, &item, &result, NULL), 0);
+    ck_assert_ptr_eq(result, &item);
+
+    tr_nursery n;
+    tr_nursery_open(&n);
+    int (*start)(tr_nursery *, tr_task_fn, void *, const tr_spawn_opts *, void **) =
+        tr_start_spawn;
+    ck_assert_int_eq(start(&n, started_child, NULL, NULL, NULL), 0);
+    int (*nursery_join)(tr_nursery *, int) = tr_nursery_join;
+    return nursery_join(&n, 0);
+}
+
+START_TEST(test_blocking_calls_by_address) {
+    ck_assert_int_eq(tr_test_run(by_address_main, NULL, NULL), 0);
+}
+END_TEST
+
 /* ---- Error names ----------------------------------------------------------- */
 
 typedef struct code_row {
@@ -627,6 +894,13 @@ static Suite *run_suite(void) {
     tcase_add_test_raise_signal(tc, test_nursery_open_outside_run_aborts, SIGABRT);
     tcase_add_test_raise_signal(tc, test_scope_enter_outside_run_aborts, SIGABRT);
     tcase_add_test_raise_signal(tc, test_fail_outside_run_aborts, SIGABRT);
+    tcase_add_test(tc, test_misuse_names_task_and_site);
+    tcase_add_test(tc, test_scope_exit_misuse_names_its_site);
+    tcase_add_test(tc, test_misuse_never_names_another_calls_site);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("by_address");
+    tcase_add_test(tc, test_blocking_calls_by_address);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("errors");

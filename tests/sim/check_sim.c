@@ -393,6 +393,51 @@ static int leaky_main(void *arg) {
     return tr_nursery_join(&n, rc);
 }
 
+/* A step names only the call sites of its own task's calls: in run 1 the
+ * task 'quiet' returns without a sited call, in run 2 it checks for
+ * cancellation first. Their runs differ only in the call that ended that
+ * step, and run 1 names none, not main's tr_nursery_join before it. */
+static int quiet_return(void *arg) {
+    (void)arg;
+    return 0;
+}
+
+static int quiet_check(void *arg) {
+    (void)arg;
+    return tr_checkpoint_if_cancelled();
+}
+
+static int spawn_quiet_and_join(void *fn) {
+    tr_nursery n;
+    tr_nursery_open(&n);
+    int rc = tr_spawn(&n, (tr_task_fn)fn, NULL, &(tr_spawn_opts){.name = "quiet"});
+    return tr_nursery_join(&n, rc);
+}
+
+START_TEST(test_divergence_names_only_the_steps_own_call) {
+    tr__trace *a = NULL, *b = NULL;
+    tr_sim_result ra, rb;
+    ck_assert_int_eq(tr__sim_run_traced(spawn_quiet_and_join, (void *)quiet_return,
+                                        &(tr_sim_opts){.seed = 1}, &a, &ra), 0);
+    ck_assert_int_eq(tr__sim_run_traced(spawn_quiet_and_join, (void *)quiet_check,
+                                        &(tr_sim_opts){.seed = 1}, &b, &rb), 0);
+    char *msg = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&msg, &len);
+    ck_assert(tr__trace_first_divergence(a, b, f));
+    fclose(f);
+    ck_assert_msg(
+        strstr(msg, "run 1: task 'quiet' (#2) ended a step at virtual time 0.000000000 s\n"),
+        "%s", msg);
+    ck_assert_msg(strstr(msg, "run 2: task 'quiet' (#2) ended a step at virtual time 0.000000000 s "
+                              "in the call at "),
+                  "%s", msg);
+    free(msg);
+    tr__trace_free(a);
+    tr__trace_free(b);
+}
+END_TEST
+
 START_TEST(test_divergence_is_named) {
     tr__trace *a = NULL, *b = NULL;
     tr_sim_result ra, rb;
@@ -526,6 +571,7 @@ static Suite *sim_suite(void) {
     tcase_add_test(tc, test_shrink_keeps_the_failure);
     suite_add_tcase(s, tc);
     tc = tcase_create("determinism_check");
+    tcase_add_test(tc, test_divergence_names_only_the_steps_own_call);
     tcase_add_test(tc, test_divergence_is_named);
     suite_add_tcase(s, tc);
     tc = tcase_create("bytes");

@@ -76,6 +76,7 @@ TR_API int tr_open_memory_channel(tr_send_channel **tx, tr_receive_channel **rx,
  * -EPIPE (every receive handle is closed); -ENOMEM (an unbounded or large
  * buffer could not grow). Checkpoint. */
 TR_API TR_NODISCARD int tr_channel_send(tr_send_channel *tx, const void *item);
+TR_API TR_NODISCARD int TR__AT(tr_channel_send)(tr_send_channel *tx, const void *item);
 TR_API tr__hop tr__channel_send_begin(tr_send_channel *tx, const void *item, tr__hop_space *space);
 #if defined(TR__HOP_INLINE) /* (see ctrio/hop.h) */
 static inline __attribute__((always_inline)) TR_NODISCARD int
@@ -83,9 +84,9 @@ tr__channel_send_inline(tr_send_channel *tx, const void *item) {
     tr__hop_space space;
     return tr__hop_finish(tr__channel_send_begin(tx, item, &space), tr__hop_end_wake_inline);
 }
-#define tr_channel_send(tx, item) (TR__SITE(), tr__channel_send_inline((tx), (item)))
+#define tr_channel_send(tx, item) (TR__SITE(tr_channel_send), tr__channel_send_inline((tx), (item)))
 #else
-#define tr_channel_send(tx, item) (TR__SITE(), tr_channel_send((tx), (item)))
+#define tr_channel_send(tx, item) (TR__SITE(tr_channel_send), TR__AT(tr_channel_send)((tx), (item)))
 #endif
 
 /* Send without waiting: as tr_channel_send, but -EWOULDBLOCK instead of
@@ -98,6 +99,7 @@ TR_API int tr_channel_send_nowait(tr_send_channel *tx, const void *item);
  * TR_EENDOFCHANNEL (every send handle is closed and the buffer is empty).
  * Checkpoint. */
 TR_API TR_NODISCARD int tr_channel_receive(tr_receive_channel *rx, void *out);
+TR_API TR_NODISCARD int TR__AT(tr_channel_receive)(tr_receive_channel *rx, void *out);
 TR_API tr__hop tr__channel_receive_begin(tr_receive_channel *rx, void *out, tr__hop_space *space);
 #if defined(TR__HOP_INLINE)
 static inline __attribute__((always_inline)) TR_NODISCARD int
@@ -105,9 +107,11 @@ tr__channel_receive_inline(tr_receive_channel *rx, void *out) {
     tr__hop_space space;
     return tr__hop_finish(tr__channel_receive_begin(rx, out, &space), tr__hop_end_wake_inline);
 }
-#define tr_channel_receive(rx, out) (TR__SITE(), tr__channel_receive_inline((rx), (out)))
+#define tr_channel_receive(rx, out) \
+    (TR__SITE(tr_channel_receive), tr__channel_receive_inline((rx), (out)))
 #else
-#define tr_channel_receive(rx, out) (TR__SITE(), tr_channel_receive((rx), (out)))
+#define tr_channel_receive(rx, out) \
+    (TR__SITE(tr_channel_receive), TR__AT(tr_channel_receive)((rx), (out)))
 #endif
 
 /* Receive without waiting: as tr_channel_receive, but -EWOULDBLOCK instead

@@ -36,11 +36,13 @@ extern "C" {
  * watch (a regular file or a directory: epoll_ctl's EPERM; the poll backend
  * reports such an fd ready at once); -ENOMEM. Task only. */
 TR_API TR_NODISCARD int tr_wait_readable(int fd);
-#define tr_wait_readable(fd) (TR__SITE(), tr_wait_readable(fd))
+TR_API TR_NODISCARD int TR__AT(tr_wait_readable)(int fd);
+#define tr_wait_readable(fd) (TR__SITE(tr_wait_readable), TR__AT(tr_wait_readable)(fd))
 
 /* As tr_wait_readable, for writability. */
 TR_API TR_NODISCARD int tr_wait_writable(int fd);
-#define tr_wait_writable(fd) (TR__SITE(), tr_wait_writable(fd))
+TR_API TR_NODISCARD int TR__AT(tr_wait_writable)(int fd);
+#define tr_wait_writable(fd) (TR__SITE(tr_wait_writable), TR__AT(tr_wait_writable)(fd))
 
 /* Wake every task of this run waiting on fd with -EBADF and forget fd, so
  * it can be closed. Call it before close(fd). Not a checkpoint. Task only. */

@@ -54,7 +54,8 @@ TR_API void tr_parking_lot_init(tr_parking_lot *lot);
  * the queue (also when it was already cancelled on arrival: it then leaves
  * at once, after a schedule point). Checkpoint (it always blocks). */
 TR_API TR_NODISCARD int tr_parking_lot_park(tr_parking_lot *lot);
-#define tr_parking_lot_park(lot) (TR__SITE(), tr_parking_lot_park(lot))
+TR_API TR_NODISCARD int TR__AT(tr_parking_lot_park)(tr_parking_lot *lot);
+#define tr_parking_lot_park(lot) (TR__SITE(tr_parking_lot_park), TR__AT(tr_parking_lot_park)(lot))
 
 /* Wake the n oldest parked tasks (fewer if fewer are parked): each returns 0
  * from tr_parking_lot_park. Returns how many were woken. Not a checkpoint. */
@@ -100,7 +101,8 @@ TR_API bool tr_event_is_set(const tr_event *ev);
  * flag is already set (the cancellation check then comes after the schedule
  * point, as tr_checkpoint's). */
 TR_API TR_NODISCARD int tr_event_wait(tr_event *ev);
-#define tr_event_wait(ev) (TR__SITE(), tr_event_wait(ev))
+TR_API TR_NODISCARD int TR__AT(tr_event_wait)(tr_event *ev);
+#define tr_event_wait(ev) (TR__SITE(tr_event_wait), TR__AT(tr_event_wait)(ev))
 TR_API void tr_event_statistics(const tr_event *ev, tr_event_stats *out);
 
 /* ------------------------------------------------------------------------ */
@@ -133,7 +135,8 @@ TR_API void tr_lock_init(tr_lock *l);
  * (nothing changed), or -EDEADLK when the current task already owns it.
  * Checkpoint. */
 TR_API TR_NODISCARD int tr_lock_acquire(tr_lock *l);
-#define tr_lock_acquire(l) (TR__SITE(), tr_lock_acquire(l))
+TR_API TR_NODISCARD int TR__AT(tr_lock_acquire)(tr_lock *l);
+#define tr_lock_acquire(l) (TR__SITE(tr_lock_acquire), TR__AT(tr_lock_acquire)(l))
 
 /* Take the lock if it is free and nobody waits for it. 0, -EWOULDBLOCK, or
  * -EDEADLK when the current task already owns it. Not a checkpoint. */
@@ -168,7 +171,8 @@ TR_API int tr_semaphore_init(tr_semaphore *s, size_t initial_value, size_t max_v
 /* Decrement the value, waiting while it is 0 (or while others wait). 0 or
  * -ECANCELED (nothing changed). Checkpoint. */
 TR_API TR_NODISCARD int tr_semaphore_acquire(tr_semaphore *s);
-#define tr_semaphore_acquire(s) (TR__SITE(), tr_semaphore_acquire(s))
+TR_API TR_NODISCARD int TR__AT(tr_semaphore_acquire)(tr_semaphore *s);
+#define tr_semaphore_acquire(s) (TR__SITE(tr_semaphore_acquire), TR__AT(tr_semaphore_acquire)(s))
 
 /* Decrement the value if it is above 0. 0 or -EWOULDBLOCK. Not a
  * checkpoint. */
@@ -205,7 +209,8 @@ TR_API tr_lock *tr_condition_lock(tr_condition *c);
 
 /* The lock's acquire, acquire_nowait, release and locked. */
 TR_API TR_NODISCARD int tr_condition_acquire(tr_condition *c);
-#define tr_condition_acquire(c) (TR__SITE(), tr_condition_acquire(c))
+TR_API TR_NODISCARD int TR__AT(tr_condition_acquire)(tr_condition *c);
+#define tr_condition_acquire(c) (TR__SITE(tr_condition_acquire), TR__AT(tr_condition_acquire)(c))
 TR_API int tr_condition_acquire_nowait(tr_condition *c);
 TR_API int tr_condition_release(tr_condition *c);
 TR_API bool tr_condition_locked(const tr_condition *c);
@@ -216,7 +221,8 @@ TR_API bool tr_condition_locked(const tr_condition *c);
  * (after a cancellation the task re-acquires it in a shielded wait, as
  * Trio's does). Checkpoint. */
 TR_API TR_NODISCARD int tr_condition_wait(tr_condition *c);
-#define tr_condition_wait(c) (TR__SITE(), tr_condition_wait(c))
+TR_API TR_NODISCARD int TR__AT(tr_condition_wait)(tr_condition *c);
+#define tr_condition_wait(c) (TR__SITE(tr_condition_wait), TR__AT(tr_condition_wait)(c))
 
 /* Move the n oldest waiters onto the lock's queue, in order: they return
  * from wait as they get the lock, after the current holder releases it. The
@@ -255,11 +261,16 @@ TR_API void tr_capacity_limiter_init(tr_capacity_limiter *l, size_t total_tokens
  * borrowed), -EDEADLK (borrower already holds a token of l), -ENOMEM (the
  * borrower table could not grow). Checkpoint. */
 TR_API TR_NODISCARD int tr_capacity_limiter_acquire(tr_capacity_limiter *l);
-#define tr_capacity_limiter_acquire(l) (TR__SITE(), tr_capacity_limiter_acquire(l))
+TR_API TR_NODISCARD int TR__AT(tr_capacity_limiter_acquire)(tr_capacity_limiter *l);
+#define tr_capacity_limiter_acquire(l) \
+    (TR__SITE(tr_capacity_limiter_acquire), TR__AT(tr_capacity_limiter_acquire)(l))
 TR_API TR_NODISCARD int tr_capacity_limiter_acquire_on_behalf_of(tr_capacity_limiter *l,
                                                                  const void *borrower);
+TR_API TR_NODISCARD int TR__AT(tr_capacity_limiter_acquire_on_behalf_of)(tr_capacity_limiter *l,
+                                                                 const void *borrower);
 #define tr_capacity_limiter_acquire_on_behalf_of(l, b)                                  \
-    (TR__SITE(), tr_capacity_limiter_acquire_on_behalf_of((l), (b)))
+    (TR__SITE(tr_capacity_limiter_acquire_on_behalf_of), \
+     TR__AT(tr_capacity_limiter_acquire_on_behalf_of)((l), (b)))
 
 /* Borrow a token if one is free and nobody waits. 0, -EWOULDBLOCK,
  * -EDEADLK, -ENOMEM. Not a checkpoint. */

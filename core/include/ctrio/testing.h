@@ -55,7 +55,8 @@ TR_API void tr_sequencer_init(tr_sequencer *seq);
  *   -EINVAL      n < 0.
  * After a failure the caller holds nothing and must not call done. */
 TR_API TR_NODISCARD int tr_sequencer_wait(tr_sequencer *seq, int n);
-#define tr_sequencer_wait(s, n) (TR__SITE(), tr_sequencer_wait((s), (n)))
+TR_API TR_NODISCARD int TR__AT(tr_sequencer_wait)(tr_sequencer *seq, int n);
+#define tr_sequencer_wait(s, n) (TR__SITE(tr_sequencer_wait), TR__AT(tr_sequencer_wait)((s), (n)))
 
 /* Position n is done (n must be the position the caller holds): position
  * n + 1 may run. Call it on every path after a successful wait, failures

@@ -61,8 +61,10 @@ typedef struct tr_to_thread_opts {
  * created); -ENOMEM. Task only. */
 TR_API TR_NODISCARD int tr_to_thread_run_sync(tr_thread_fn fn, void *arg, void **result,
                                               const tr_to_thread_opts *opts);
+TR_API TR_NODISCARD int TR__AT(tr_to_thread_run_sync)(tr_thread_fn fn, void *arg, void **result,
+                                              const tr_to_thread_opts *opts);
 #define tr_to_thread_run_sync(fn, arg, result, opts)                                  \
-    (TR__SITE(), tr_to_thread_run_sync((fn), (arg), (result), (opts)))
+    (TR__SITE(tr_to_thread_run_sync), TR__AT(tr_to_thread_run_sync)((fn), (arg), (result), (opts)))
 
 /* From a worker thread running a tr_to_thread_run_sync function: run fn(arg)
  * as a new system task of that run (it may block, sleep, do I/O; it is
@@ -94,7 +96,8 @@ TR_API int tr_open_signal_receiver(const int *signals, size_t n, tr_signal_recei
 /* Wait for the next pending signal and store its number in *signum.
  * Checkpoint. 0, -ECANCELED, -EBADF (rx closed). Task only. */
 TR_API TR_NODISCARD int tr_signal_receive(tr_signal_receiver *rx, int *signum);
-#define tr_signal_receive(rx, s) (TR__SITE(), tr_signal_receive((rx), (s)))
+TR_API TR_NODISCARD int TR__AT(tr_signal_receive)(tr_signal_receiver *rx, int *signum);
+#define tr_signal_receive(rx, s) (TR__SITE(tr_signal_receive), TR__AT(tr_signal_receive)((rx), (s)))
 
 /* Restore the previous handlers, drop pending signals and free rx. Tasks
  * waiting in tr_signal_receive wake with -EBADF. Task only. */
