@@ -223,8 +223,9 @@ TR_API int tr_run(tr_task_fn main, void *arg, const tr_run_opts *opts);
  * misuse abort and a task dump can name the line. Each such call has two
  * entries: the macro calls TR__AT(name), and the function called by its
  * address (or with the macro #undef'd) records that no site is known, so a
- * report never names the line of an earlier call. A misuse abort names the
- * site only when it was recorded for the call that aborts. With GCC and
+ * report never names the line of an earlier call. A call that blocks goes
+ * on under its own site when its task runs again, and a misuse abort names
+ * the site only when it was recorded for the call that aborts. With GCC and
  * clang the record is one store of a pointer to a static tr__site; other
  * compilers record nothing (tr__site_at stays NULL). */
 #ifdef __cplusplus
@@ -247,10 +248,10 @@ typedef struct tr__site {
 } tr__site;
 TR_API extern TR__THREAD_LOCAL const tr__site *tr__site_at TR__TLS_MODEL;
 #if defined(__GNUC__) || defined(__clang__)
-#define TR__SITE(name)                                                        \
-    __extension__({                                                           \
-        static const tr__site tr__site_here_ = {__FILE__, __LINE__, #name};   \
-        tr__site_at = &tr__site_here_;                                        \
+#define TR__SITE(name)                                                                  \
+    __extension__({                                                                     \
+        static const tr__site tr__site_here_ = {__FILE__, __LINE__, #name};             \
+        tr__site_at = &tr__site_here_;                                                  \
     })
 #else
 #define TR__SITE(name) ((void)(tr__site_at = 0)) /* (no stale site from another call) */
@@ -274,13 +275,13 @@ TR_API TR_NODISCARD int TR__AT(tr_checkpoint)(void);
  * otherwise 0 immediately without a schedule point. */
 TR_API TR_NODISCARD int tr_checkpoint_if_cancelled(void);
 TR_API TR_NODISCARD int TR__AT(tr_checkpoint_if_cancelled)(void);
-#define tr_checkpoint_if_cancelled() \
+#define tr_checkpoint_if_cancelled()                                                    \
     (TR__SITE(tr_checkpoint_if_cancelled), TR__AT(tr_checkpoint_if_cancelled)())
 
 /* A schedule point that is never a cancel point. Always returns 0. */
 TR_API int tr_cancel_shielded_checkpoint(void);
 TR_API int TR__AT(tr_cancel_shielded_checkpoint)(void);
-#define tr_cancel_shielded_checkpoint() \
+#define tr_cancel_shielded_checkpoint()                                                 \
     (TR__SITE(tr_cancel_shielded_checkpoint), TR__AT(tr_cancel_shielded_checkpoint)())
 
 /* Sleep for d (a checkpoint even for d == 0). 0 when the time is up,
@@ -319,7 +320,7 @@ TR_API tr_time tr_current_effective_deadline(void);
  * -EINVAL (cushion < 0). */
 TR_API TR_NODISCARD int tr_wait_all_tasks_blocked(tr_duration cushion);
 TR_API TR_NODISCARD int TR__AT(tr_wait_all_tasks_blocked)(tr_duration cushion);
-#define tr_wait_all_tasks_blocked(c) \
+#define tr_wait_all_tasks_blocked(c)                                                    \
     (TR__SITE(tr_wait_all_tasks_blocked), TR__AT(tr_wait_all_tasks_blocked)(c))
 
 /* Hold the clock: while a hold is out, a virtual clock does not autojump
@@ -458,9 +459,9 @@ TR_API int tr_spawn(tr_nursery *n, tr_task_fn fn, void *arg, const tr_spawn_opts
 TR_API TR_NODISCARD int tr_start_spawn(tr_nursery *n, tr_task_fn fn, void *arg,
                                        const tr_spawn_opts *opts, void **value_out);
 TR_API TR_NODISCARD int TR__AT(tr_start_spawn)(tr_nursery *n, tr_task_fn fn, void *arg,
-                                                const tr_spawn_opts *opts, void **value_out);
+                                               const tr_spawn_opts *opts, void **value_out);
 #define tr_start(n, fn, arg, value_out)                                                 \
-    (TR__SITE(tr_start), \
+    (TR__SITE(tr_start),                                                                \
      TR__AT(tr_start_spawn)((n), (fn), (arg), &(tr_spawn_opts){.name = #fn}, (value_out)))
 
 /* Called by a task started with tr_start: hands value to the starter and
@@ -535,7 +536,7 @@ typedef int (*tr_abort_fn)(void *ctx, tr_task *task);
  * only. */
 TR_API int tr_wait_task_rescheduled(tr_abort_fn abort_fn, void *ctx);
 TR_API int TR__AT(tr_wait_task_rescheduled)(tr_abort_fn abort_fn, void *ctx);
-#define tr_wait_task_rescheduled(f, c) \
+#define tr_wait_task_rescheduled(f, c)                                                  \
     (TR__SITE(tr_wait_task_rescheduled), TR__AT(tr_wait_task_rescheduled)((f), (c)))
 
 /* Make a task blocked in tr_wait_task_rescheduled runnable; it will return

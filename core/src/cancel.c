@@ -159,11 +159,11 @@ void tr__scope_enter(tr_task *t, tr__scope *s) {
         tr__heap_insert(t->run, &s->timer, s->timer.deadline);
 }
 
-int tr__scope_exit(tr_task *t, tr__scope *s, int rc) {
+int tr__scope_exit(tr_task *t, tr__scope *s, int rc, const char *call) {
     tr__run *r = t->run;
-    TR__REQUIRE(s->magic == TR__SCOPE_MAGIC && s->entered, "tr_scope_exit", "scope is not entered");
-    TR__REQUIRE(s->owner == t, "tr_scope_exit", "scope was entered by task '%s'", s->owner->name);
-    TR__REQUIRE(t->scope == s, "tr_scope_exit",
+    TR__REQUIRE(s->magic == TR__SCOPE_MAGIC && s->entered, call, "scope is not entered");
+    TR__REQUIRE(s->owner == t, call, "scope was entered by task '%s'", s->owner->name);
+    TR__REQUIRE(t->scope == s, call,
                 "scopes exited out of order: an inner scope or nursery is still open");
     tr__heap_remove(&r->heap, &s->timer);
     /* As Trio's _close: a deadline that passed counts as a cancellation,
@@ -236,7 +236,7 @@ TR__UNSITED(int, tr_scope_exit, (tr_cancel_scope *cs, int rc), (cs, rc))
 int TR__AT(tr_scope_exit)(tr_cancel_scope *cs, int rc) {
     tr_task *t = tr__need_task("tr_scope_exit");
     TR__REQUIRE(!as_scope(cs)->is_nursery, "tr_scope_exit", "a nursery's scope is closed by tr_nursery_join");
-    return tr__scope_exit(t, as_scope(cs), rc);
+    return tr__scope_exit(t, as_scope(cs), rc, "tr_scope_exit");
 }
 
 static tr__scope *checked(tr_cancel_scope *cs, const char *call) {

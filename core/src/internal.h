@@ -124,7 +124,8 @@ _Static_assert(sizeof(tr__scope) <= sizeof(tr_cancel_scope), "tr_cancel_scope to
 
 void tr__scope_init(tr__scope *s, tr_time deadline);
 void tr__scope_enter(tr_task *t, tr__scope *s);
-int tr__scope_exit(tr_task *t, tr__scope *s, int rc);
+/* call: the public call exiting it, as a misuse abort names it. */
+int tr__scope_exit(tr_task *t, tr__scope *s, int rc, const char *call);
 void tr__scope_cancel(tr__run *r, tr__scope *s);
 /* The current task's schedule points and cancel points so far, for
  * checkpoint assertions (0 and 0 outside a task). */
@@ -253,7 +254,7 @@ struct tr_task {
      * clears them with one memset (see TR__TASK_ZERO_*). */
     tr_abort_fn abort_fn;      /* while blocked: how to abort the wait */
     void *abort_ctx;           /* its argument */
-    const tr__site *wait_site; /* call site of the current blocking call */
+    const tr__site *wait_site; /* site of the call that blocked or yielded (tr__switch_planned) */
     bool cancel_cached;        /* is it cancelled, as of cached_gen */
     bool system;               /* a system task */
     bool was_started;          /* tr_started was called */
@@ -595,10 +596,14 @@ static inline void tr__prefetch_batch(const tr__run *r, size_t ahead) {
 }
 
 /* cur switches to `to`, a plan's answer (NULL: cur runs on); returns when
- * cur runs again. */
+ * cur runs again. Its call goes on under its own site (kept in wait_site by
+ * the park or the yield that planned the switch), not under the one the
+ * tasks that ran meanwhile recorded last. (The callers' inline switches
+ * need not: their call is over once the task runs again.) */
 static inline __attribute__((always_inline)) void tr__switch_planned(tr_task *cur, tr__ctx *to) {
     if (!to) return;
     tr__ctx_switch(&cur->ctx, to);
+    tr__site_at = cur->wait_site;
     tr__switched_back(cur);
 }
 
@@ -619,6 +624,7 @@ static inline bool tr__yield_is_noop(const tr__run *r) {
 /* A schedule point that is never a cancel point: t (the current task) goes
  * to the back of the run queue and the next runnable task runs. */
 static inline __attribute__((always_inline)) void tr__yield(tr_task *t) {
+    t->wait_site = tr__site_at;
     tr__switch_planned(t, tr__yield_plan(t->run, t));
 }
 
@@ -751,7 +757,9 @@ static inline __attribute__((always_inline)) int tr__hop_result(tr_task *t, int 
  * every call where the caller cannot switch. */
 static inline __attribute__((always_inline)) int tr__hop_here(tr__hop h, int kind) {
     if (!h.to) return (int)h.rc;
+    const tr__site *site = tr__site_at; /* (as tr__switch_planned) */
     tr__ctx_switch((tr__ctx *)h.from, (tr__ctx *)h.to);
+    tr__site_at = site;
     return tr__hop_result((tr_task *)h.from, kind);
 }
 

@@ -164,6 +164,7 @@ static int join(tr_task *t, tr__nursery *n, int body_rc) {
          * cannot spawn into it. */
         n->closed = true;
         tr__make_runnable(r, t);
+        t->wait_site = tr__site_at; /* (put back when it runs again) */
         tr__switch_away(r, t);
     }
     t->open_nursery = n->outer;
@@ -171,7 +172,7 @@ static int join(tr_task *t, tr__nursery *n, int body_rc) {
     int rc = n->first_error;
     if (!rc && (n->saw_cancel || n->parent_aborted)) rc = -ECANCELED;
     if (!rc) rc = body_rc > 0 ? body_rc : 0;
-    return tr__scope_exit(t, &n->scope, rc);
+    return tr__scope_exit(t, &n->scope, rc, "tr_nursery_join");
 }
 
 #undef tr_nursery_join
@@ -201,12 +202,11 @@ size_t tr_nursery_failures_lost(const tr_nursery *pn) {
 /* ---- tr_start ---------------------------------------------------------- */
 
 /* The child runs in a temporary nursery of the starter until tr_started. */
-#undef tr_start_spawn
 TR__UNSITED(int, tr_start_spawn,
             (tr_nursery *pn, tr_task_fn fn, void *arg, const tr_spawn_opts *o, void **value_out),
             (pn, fn, arg, o, value_out))
 int TR__AT(tr_start_spawn)(tr_nursery *pn, tr_task_fn fn, void *arg, const tr_spawn_opts *o,
-                   void **value_out) {
+                           void **value_out) {
     tr_task *t = tr__need_task("tr_start");
     tr__nursery *n = open_nursery(pn, "tr_start");
     tr__run *r = t->run;

@@ -56,7 +56,7 @@ static int broken(int n) {
 static int run_now(tr_sequencer *seq, int n) {
     seq->tr__running = true;
     if (n == 0) return 0;
-    if ((tr_checkpoint)() < 0) {
+    if (TR__AT(tr_checkpoint)() < 0) {
         seq->tr__running = false;
         return break_sequence(seq, n);
     }
@@ -64,7 +64,9 @@ static int run_now(tr_sequencer *seq, int n) {
 }
 
 #undef tr_sequencer_wait
-int tr_sequencer_wait(tr_sequencer *seq, int n) { /* (TR__UNSITED, in internal.h) */
+/* Written out (TR__UNSITED is in internal.h; this file uses only public
+ * headers): a call by address records no site. */
+int tr_sequencer_wait(tr_sequencer *seq, int n) {
     tr__site_at = NULL;
     return TR__AT(tr_sequencer_wait)(seq, n);
 }
@@ -77,7 +79,7 @@ int TR__AT(tr_sequencer_wait)(tr_sequencer *seq, int n) {
     tr__seq_waiter w = {.next = seq->tr__waiters, .seq = seq, .task = tr_current_task(),
                         .position = n};
     seq->tr__waiters = &w;
-    int rc = (tr_wait_task_rescheduled)(seq_abort, &w);
+    int rc = TR__AT(tr_wait_task_rescheduled)(seq_abort, &w);
     if (rc == -ECANCELED) return break_sequence(seq, n);
     if (rc < 0 || seq->tr__broken) return broken(n);
     return 0;

@@ -225,7 +225,7 @@ int TR__AT(tr_signal_receive)(tr_signal_receiver *prx, int *signum) {
             tr__yield(t);
             return 0;
         }
-        int rc = (tr_wait_readable)(rx->rd); /* keeps the caller's call site */
+        int rc = TR__AT(tr_wait_readable)(rx->rd); /* keeps the caller's call site */
         if (rc < 0) return rc; /* -EBADF: closed (rx is gone), or -ECANCELED */
     }
 }

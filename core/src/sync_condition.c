@@ -26,8 +26,8 @@ tr_lock *tr_condition_lock(tr_condition *c) { return pub_lock(as_cond(c)->lock);
 #undef tr_condition_acquire
 TR__UNSITED(int, tr_condition_acquire, (tr_condition *c), (c))
 int TR__AT(tr_condition_acquire)(tr_condition *c) {
-    /* The parenthesised name skips the macro: the caller's site is kept. */
-    return (tr_lock_acquire)(pub_lock(as_cond(c)->lock));
+    /* TR__AT, not the macro or the public symbol: the caller's site is kept. */
+    return TR__AT(tr_lock_acquire)(pub_lock(as_cond(c)->lock));
 }
 
 int tr_condition_acquire_nowait(tr_condition *c) {

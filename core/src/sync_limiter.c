@@ -140,7 +140,7 @@ TR__UNSITED(int, tr_capacity_limiter_acquire_on_behalf_of,
 int TR__AT(tr_capacity_limiter_acquire_on_behalf_of)(tr_capacity_limiter *lim,
                                                       const void *borrower) {
     limiter *l = as_lim(lim);
-    tr_task *t = tr__need_task("tr_capacity_limiter_acquire");
+    tr_task *t = tr__need_task("tr_capacity_limiter_acquire_on_behalf_of");
     int rc = tr__checkpoint_if_cancelled(t);
     if (rc) return rc;
     rc = try_take(l, borrower);

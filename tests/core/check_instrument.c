@@ -4,10 +4,14 @@
  * tr_dump_tasks output. */
 #define _GNU_SOURCE
 #include <check.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "ctrio.h"
+#include "ctrio/sync.h"
+#include "ctrio/testing.h"
+#include "ctrio/thread.h"
 
 static char log_buf[4096];
 
@@ -206,6 +210,75 @@ START_TEST(test_dump_names_no_site_for_a_call_by_address) {
 }
 END_TEST
 
+/* Waits the library makes on a caller's behalf show the caller's site: a
+ * condition's acquire waits in its lock, a sequencer in a parked wait, and
+ * tr_to_thread_run_sync yields in its limiter, then waits for the thread
+ * (its site put back after the yield). */
+enum { acq_line = __LINE__ }; static int acq(tr_condition *c) { return tr_condition_acquire(c); }
+enum { seq_line = __LINE__ }; static int seq(tr_sequencer *s) { return tr_sequencer_wait(s, 1); }
+
+static int cond_acquirer(void *c) {
+    int rc = acq(c);
+    return rc ? rc : tr_condition_release(c);
+}
+
+static int seq_waiter(void *s) { return seq(s); }
+
+static void *wait_posted(void *sem) {
+    while (sem_wait(sem) != 0) {
+    }
+    return NULL;
+}
+enum { thread_line = __LINE__ + 2 };
+static int in_thread(void *s) {
+    return tr_to_thread_run_sync(wait_posted, s, NULL, NULL);
+}
+
+static int inner_sites_main(void *arg) {
+    char **out = arg;
+    tr_lock lock;
+    tr_lock_init(&lock);
+    tr_condition cond;
+    tr_condition_init(&cond, &lock);
+    tr_sequencer seq;
+    tr_sequencer_init(&seq);
+    ck_assert_int_eq(tr_lock_acquire(&lock), 0);
+    tr_nursery n;
+    tr_nursery_open(&n);
+    sem_t sem;
+    ck_assert_int_eq(sem_init(&sem, 0, 0), 0);
+    /* first: the others are runnable when it yields */
+    ck_assert_int_eq(tr_start_soon(&n, in_thread, &sem), 0);
+    ck_assert_int_eq(tr_start_soon(&n, cond_acquirer, &cond), 0);
+    ck_assert_int_eq(tr_start_soon(&n, seq_waiter, &seq), 0);
+    ck_assert_int_eq(tr_wait_all_tasks_blocked(0), 0);
+    size_t len;
+    FILE *f = open_memstream(out, &len);
+    tr_dump_tasks(f);
+    fclose(f);
+    ck_assert_int_eq(sem_post(&sem), 0);
+    ck_assert_int_eq(tr_lock_release(&lock), 0);
+    ck_assert_int_eq(tr_sequencer_wait(&seq, 0), 0);
+    ck_assert_int_eq(tr_sequencer_done(&seq, 0), 0);
+    return tr_nursery_join(&n, 0);
+}
+
+START_TEST(test_dump_names_the_callers_site_of_inner_waits) {
+    char *out = NULL;
+    ck_assert_int_eq(tr_run(inner_sites_main, &out, NULL), 0);
+    char site[sizeof __FILE__ + 64];
+    snprintf(site, sizeof site, "task 'cond_acquirer' (#3) blocked at %s:%d\n", __FILE__, acq_line);
+    ck_assert_msg(strstr(out, site) != NULL, "no '%s' in:\n%s", site, out);
+    snprintf(site, sizeof site, "task 'seq_waiter' (#4) blocked at %s:%d\n", __FILE__, seq_line);
+    ck_assert_msg(strstr(out, site) != NULL, "no '%s' in:\n%s", site, out);
+    snprintf(site, sizeof site, " at %s:%d\n", __FILE__, thread_line);
+    const char *line = strstr(out, "task 'in_thread' (#2) blocked");
+    ck_assert_msg(line && strstr(line, site) == strchr(line, '\n') - strlen(site) + 1,
+                  "no '%s' ending the in_thread line of:\n%s", site, out);
+    free(out);
+}
+END_TEST
+
 static Suite *instrument_suite(void) {
     Suite *s = suite_create("instrument");
     TCase *tc = tcase_create("hooks");
@@ -216,6 +289,7 @@ static Suite *instrument_suite(void) {
     tc = tcase_create("introspection");
     tcase_add_test(tc, test_statistics_and_dump);
     tcase_add_test(tc, test_dump_names_no_site_for_a_call_by_address);
+    tcase_add_test(tc, test_dump_names_the_callers_site_of_inner_waits);
     suite_add_tcase(s, tc);
     return s;
 }

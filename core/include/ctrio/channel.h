@@ -107,10 +107,10 @@ tr__channel_receive_inline(tr_receive_channel *rx, void *out) {
     tr__hop_space space;
     return tr__hop_finish(tr__channel_receive_begin(rx, out, &space), tr__hop_end_wake_inline);
 }
-#define tr_channel_receive(rx, out) \
+#define tr_channel_receive(rx, out)                                                     \
     (TR__SITE(tr_channel_receive), tr__channel_receive_inline((rx), (out)))
 #else
-#define tr_channel_receive(rx, out) \
+#define tr_channel_receive(rx, out)                                                     \
     (TR__SITE(tr_channel_receive), TR__AT(tr_channel_receive)((rx), (out)))
 #endif
 

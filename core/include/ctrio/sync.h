@@ -262,14 +262,14 @@ TR_API void tr_capacity_limiter_init(tr_capacity_limiter *l, size_t total_tokens
  * borrower table could not grow). Checkpoint. */
 TR_API TR_NODISCARD int tr_capacity_limiter_acquire(tr_capacity_limiter *l);
 TR_API TR_NODISCARD int TR__AT(tr_capacity_limiter_acquire)(tr_capacity_limiter *l);
-#define tr_capacity_limiter_acquire(l) \
+#define tr_capacity_limiter_acquire(l)                                                  \
     (TR__SITE(tr_capacity_limiter_acquire), TR__AT(tr_capacity_limiter_acquire)(l))
 TR_API TR_NODISCARD int tr_capacity_limiter_acquire_on_behalf_of(tr_capacity_limiter *l,
                                                                  const void *borrower);
 TR_API TR_NODISCARD int TR__AT(tr_capacity_limiter_acquire_on_behalf_of)(tr_capacity_limiter *l,
-                                                                 const void *borrower);
+                                                                         const void *borrower);
 #define tr_capacity_limiter_acquire_on_behalf_of(l, b)                                  \
-    (TR__SITE(tr_capacity_limiter_acquire_on_behalf_of), \
+    (TR__SITE(tr_capacity_limiter_acquire_on_behalf_of),                                \
      TR__AT(tr_capacity_limiter_acquire_on_behalf_of)((l), (b)))
 
 /* Borrow a token if one is free and nobody waits. 0, -EWOULDBLOCK,

@@ -62,8 +62,8 @@ typedef struct tr_to_thread_opts {
 TR_API TR_NODISCARD int tr_to_thread_run_sync(tr_thread_fn fn, void *arg, void **result,
                                               const tr_to_thread_opts *opts);
 TR_API TR_NODISCARD int TR__AT(tr_to_thread_run_sync)(tr_thread_fn fn, void *arg, void **result,
-                                              const tr_to_thread_opts *opts);
-#define tr_to_thread_run_sync(fn, arg, result, opts)                                  \
+                                                      const tr_to_thread_opts *opts);
+#define tr_to_thread_run_sync(fn, arg, result, opts)                                    \
     (TR__SITE(tr_to_thread_run_sync), TR__AT(tr_to_thread_run_sync)((fn), (arg), (result), (opts)))
 
 /* From a worker thread running a tr_to_thread_run_sync function: run fn(arg)
