@@ -125,6 +125,14 @@ END_TEST
 
 /* ---- statistics and the dump ---------------------------------------------------- */
 
+/* The task dump, into a string (*out, freed by the caller). */
+static void dump_to(char **out) {
+    size_t len;
+    FILE *f = open_memstream(out, &len);
+    tr_dump_tasks(f);
+    fclose(f);
+}
+
 static int sleeper_line; /* the line of its tr_sleep, which the dump names */
 
 static int sleeper(void *arg) {
@@ -149,10 +157,7 @@ static int dump_main(void *arg) {
     ck_assert_uint_eq(st.tasks_living, 3);
     ck_assert_uint_eq(st.io.tasks_waiting_read, 1);
     ck_assert_int_gt(st.to_next_deadline, TR_SEC(99));
-    size_t len;
-    FILE *f = open_memstream(out, &len);
-    tr_dump_tasks(f);
-    fclose(f);
+    dump_to(out);
     tr_nursery_cancel(&n);
     int rc = tr_nursery_join(&n, 0);
     tr_notify_closing(p[0]);
@@ -189,10 +194,7 @@ static int pointer_dump_main(void *arg) {
     ck_assert_int_eq(tr_start_soon(&n, sleeper, NULL), 0);
     ck_assert_int_eq(tr_start_soon(&n, sleep_by_address, NULL), 0);
     for (int i = 0; i < 3; i++) ck_assert_int_eq(tr_checkpoint(), 0);
-    size_t len;
-    FILE *f = open_memstream(out, &len);
-    tr_dump_tasks(f);
-    fclose(f);
+    dump_to(out);
     tr_nursery_cancel(&n);
     int rc = tr_nursery_join(&n, 0);
     return rc == -ECANCELED ? 0 : rc;
@@ -252,10 +254,7 @@ static int inner_sites_main(void *arg) {
     ck_assert_int_eq(tr_start_soon(&n, cond_acquirer, &cond), 0);
     ck_assert_int_eq(tr_start_soon(&n, seq_waiter, &seq), 0);
     ck_assert_int_eq(tr_wait_all_tasks_blocked(0), 0);
-    size_t len;
-    FILE *f = open_memstream(out, &len);
-    tr_dump_tasks(f);
-    fclose(f);
+    dump_to(out);
     ck_assert_int_eq(sem_post(&sem), 0);
     ck_assert_int_eq(tr_lock_release(&lock), 0);
     ck_assert_int_eq(tr_sequencer_wait(&seq, 0), 0);
