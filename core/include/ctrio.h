@@ -26,6 +26,13 @@
 extern "C" {
 #endif
 
+/* The alignment of the opaque objects below, in either language. */
+#ifdef __cplusplus
+#define TR__ALIGNAS(n) alignas(n)
+#else
+#define TR__ALIGNAS(n) _Alignas(n)
+#endif
+
 #if defined(CTRIO_BUILDING) && defined(__GNUC__)
 #define TR_API __attribute__((visibility("default")))
 #else
@@ -357,7 +364,7 @@ TR_API int tr_fail(int code, const char *fmt, ...) TR_PRINTF(2, 3);
 
 /* Caller-allocated (on the task's stack, usually); treat as opaque. */
 typedef struct tr_cancel_scope {
-    _Alignas(16) unsigned char tr__opaque[160];
+    TR__ALIGNAS(16) unsigned char tr__opaque[160];
 } tr_cancel_scope;
 
 /* Prepare a scope without entering it, so that it can be cancelled, given a
@@ -411,7 +418,7 @@ TR_API bool tr_scope_cancelled_caught(const tr_cancel_scope *cs);
 /* ------------------------------------------------------------------------ */
 
 typedef struct tr_nursery {
-    _Alignas(16) unsigned char tr__opaque[320];
+    TR__ALIGNAS(16) unsigned char tr__opaque[320];
 } tr_nursery;
 
 /* One failed task, as kept by a nursery and printed by tr_run. The list is
@@ -443,10 +450,17 @@ typedef struct tr_spawn_opts {
  * (copy_size too large). A call that fails runs nothing. */
 TR_API int tr_spawn(tr_nursery *n, tr_task_fn fn, void *arg, const tr_spawn_opts *opts);
 /* tr_spawn with the function's name as the task's name. */
-#define tr_start_soon(n, fn, arg) tr_spawn((n), (fn), (arg), &(tr_spawn_opts){.name = #fn})
+#define tr_start_soon(n, fn, arg) tr__spawn_named((n), (fn), (arg), #fn, NULL, 0)
 /* tr_spawn with *args copied into the task (fn gets a pointer to the copy). */
 #define tr_start_soon_copy(n, fn, args, size)                                         \
-    tr_spawn((n), (fn), NULL, &(tr_spawn_opts){.name = #fn, .copy = (args), .copy_size = (size)})
+    tr__spawn_named((n), (fn), NULL, #fn, (args), (size))
+/* The macros' options, built here rather than as a compound literal (which
+ * C++ has not). */
+static inline int tr__spawn_named(tr_nursery *n, tr_task_fn fn, void *arg, const char *name,
+                                  const void *copy, size_t copy_size) {
+    tr_spawn_opts o = {name, 0, copy, copy_size};
+    return tr_spawn(n, fn, arg, &o);
+}
 
 /* Start fn(arg) and wait until it calls tr_started(value): the child runs
  * under the caller's scopes until then, and then moves into n (its
@@ -461,8 +475,12 @@ TR_API TR_NODISCARD int tr_start_spawn(tr_nursery *n, tr_task_fn fn, void *arg,
 TR_API TR_NODISCARD int TR__AT(tr_start_spawn)(tr_nursery *n, tr_task_fn fn, void *arg,
                                                const tr_spawn_opts *opts, void **value_out);
 #define tr_start(n, fn, arg, value_out)                                                 \
-    (TR__SITE(tr_start),                                                                \
-     TR__AT(tr_start_spawn)((n), (fn), (arg), &(tr_spawn_opts){.name = #fn}, (value_out)))
+    (TR__SITE(tr_start), tr__start_named((n), (fn), (arg), #fn, (value_out)))
+static inline TR_NODISCARD int tr__start_named(tr_nursery *n, tr_task_fn fn, void *arg, const char *name,
+                                  void **value_out) { /* (as tr__spawn_named) */
+    tr_spawn_opts o = {name, 0, NULL, 0};
+    return TR__AT(tr_start_spawn)(n, fn, arg, &o, value_out);
+}
 
 /* Called by a task started with tr_start: hands value to the starter and
  * moves this task into the target nursery. 0; -EALREADY when called twice;

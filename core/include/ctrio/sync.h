@@ -38,7 +38,7 @@ extern "C" {
  * allocates nothing: each parked task's queue entry lives on its own stack.
  * All-zero bytes (static storage, `= {0}`) are an empty lot. */
 typedef struct tr_parking_lot {
-    _Alignas(16) unsigned char tr__opaque[32];
+    TR__ALIGNAS(16) unsigned char tr__opaque[32];
 } tr_parking_lot;
 
 /* Statistics of a parking lot. */
@@ -84,7 +84,7 @@ TR_API void tr_parking_lot_statistics(const tr_parking_lot *lot, tr_parking_lot_
 /* A one-shot flag tasks can wait for (trio.Event): once set it stays set.
  * All-zero bytes are an unset event. */
 typedef struct tr_event {
-    _Alignas(16) unsigned char tr__opaque[48];
+    TR__ALIGNAS(16) unsigned char tr__opaque[48];
 } tr_event;
 
 typedef struct tr_event_stats {
@@ -114,7 +114,7 @@ TR_API void tr_event_statistics(const tr_event *ev, tr_event_stats *out);
  * releaser cannot take it back before every earlier waiter had its turn.
  * All-zero bytes are an unlocked lock with no waiter. */
 typedef struct tr_lock {
-    _Alignas(16) unsigned char tr__opaque[48];
+    TR__ALIGNAS(16) unsigned char tr__opaque[48];
 } tr_lock;
 
 /* trio.StrictFIFOLock: a lock whose strict FIFO hand-off is part of its
@@ -157,7 +157,7 @@ TR_API void tr_lock_statistics(const tr_lock *l, tr_lock_stats *out);
 /* A counter tasks wait on (trio.Semaphore); release hands the unit straight
  * to the oldest waiter. Not owned by any task. */
 typedef struct tr_semaphore {
-    _Alignas(16) unsigned char tr__opaque[48];
+    TR__ALIGNAS(16) unsigned char tr__opaque[48];
 } tr_semaphore;
 
 typedef struct tr_semaphore_stats {
@@ -193,7 +193,7 @@ TR_API void tr_semaphore_statistics(const tr_semaphore *s, tr_semaphore_stats *o
 
 /* A condition variable bound to a lock (trio.Condition). */
 typedef struct tr_condition {
-    _Alignas(16) unsigned char tr__opaque[96];
+    TR__ALIGNAS(16) unsigned char tr__opaque[96];
 } tr_condition;
 
 typedef struct tr_condition_stats {
@@ -243,7 +243,7 @@ TR_API void tr_condition_statistics(const tr_condition *c, tr_condition_stats *o
  * table allocated from the run's allocator while any token is out, freed
  * when the last one is returned: release every token before the run ends. */
 typedef struct tr_capacity_limiter {
-    _Alignas(16) unsigned char tr__opaque[80];
+    TR__ALIGNAS(16) unsigned char tr__opaque[80];
 } tr_capacity_limiter;
 
 typedef struct tr_capacity_limiter_stats {
