@@ -757,7 +757,11 @@ static inline __attribute__((always_inline)) int tr__hop_result(tr_task *t, int 
  * every call where the caller cannot switch. */
 static inline __attribute__((always_inline)) int tr__hop_here(tr__hop h, int kind) {
     if (!h.to) return (int)h.rc;
-    const tr__site *site = tr__site_at; /* (as tr__switch_planned) */
+    /* The call's site is put back when the task runs again, as by
+     * tr__switch_planned, but from a local: the yields a hop plans (a
+     * checkpoint, a send or receive that succeeded) keep wait_site out of
+     * their fast paths, where the caller finishes the switch. */
+    const tr__site *site = tr__site_at;
     tr__ctx_switch((tr__ctx *)h.from, (tr__ctx *)h.to);
     tr__site_at = site;
     return tr__hop_result((tr_task *)h.from, kind);

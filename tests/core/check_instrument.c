@@ -4,6 +4,7 @@
  * tr_dump_tasks output. */
 #define _GNU_SOURCE
 #include <check.h>
+#include <ctype.h>
 #include <semaphore.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -133,6 +134,22 @@ static void dump_to(char **out) {
     fclose(f);
 }
 
+/* The dump's line that starts with task names the site at line of this file
+ * (0: no site at all). */
+static void assert_dump_site(const char *out, const char *task, int line) {
+    const char *at = strstr(out, task);
+    ck_assert_msg(at != NULL, "no '%s' in:\n%s", task, out);
+    const char *end = strchr(at, '\n');
+    int len = end ? (int)(end - at) : (int)strlen(at);
+    char site[sizeof __FILE__ + 32];
+    snprintf(site, sizeof site, " at %s:%d", __FILE__, line);
+    const char *found = strstr(at, line ? site : " at ");
+    if (line) /* (and not a longer number that starts the same) */
+        ck_assert_msg(found && found < at + len && !isdigit((unsigned char)found[strlen(site)]),
+                      "no '%s' in '%.*s'", site, len, at);
+    else ck_assert_msg(!found || found >= at + len, "a site in '%.*s'", len, at);
+}
+
 static int sleeper_line; /* the line of its tr_sleep, which the dump names */
 
 static int sleeper(void *arg) {
@@ -172,9 +189,7 @@ START_TEST(test_statistics_and_dump) {
     ck_assert_ptr_nonnull(strstr(out, "task 'main' (#1) running"));
     ck_assert_ptr_nonnull(strstr(out, "task 'sleeper' (#2) blocked in sleep at"));
     ck_assert_ptr_nonnull(strstr(out, "task 'fd_waiter' (#3) blocked on fd readable"));
-    char site[sizeof __FILE__ + 64];
-    snprintf(site, sizeof site, "blocked in sleep at %s:%d", __FILE__, sleeper_line);
-    ck_assert_msg(strstr(out, site) != NULL, "no '%s' in:\n%s", site, out);
+    assert_dump_site(out, "task 'sleeper' (#2) blocked in sleep", sleeper_line);
     free(out);
 }
 END_TEST
@@ -203,11 +218,8 @@ static int pointer_dump_main(void *arg) {
 START_TEST(test_dump_names_no_site_for_a_call_by_address) {
     char *out = NULL;
     ck_assert_int_eq(tr_run(pointer_dump_main, &out, NULL), 0);
-    char site[sizeof __FILE__ + 64];
-    snprintf(site, sizeof site, "blocked in sleep at %s:%d until", __FILE__, sleeper_line);
-    ck_assert_msg(strstr(out, site) != NULL, "no '%s' in:\n%s", site, out);
-    ck_assert_msg(strstr(out, "task 'sleep_by_address' (#3) blocked\n") != NULL,
-                  "a site for the call by address in:\n%s", out);
+    assert_dump_site(out, "task 'sleeper' (#2) blocked in sleep", sleeper_line);
+    assert_dump_site(out, "task 'sleep_by_address' (#3) blocked", 0);
     free(out);
 }
 END_TEST
@@ -265,15 +277,9 @@ static int inner_sites_main(void *arg) {
 START_TEST(test_dump_names_the_callers_site_of_inner_waits) {
     char *out = NULL;
     ck_assert_int_eq(tr_run(inner_sites_main, &out, NULL), 0);
-    char site[sizeof __FILE__ + 64];
-    snprintf(site, sizeof site, "task 'cond_acquirer' (#3) blocked at %s:%d\n", __FILE__, acq_line);
-    ck_assert_msg(strstr(out, site) != NULL, "no '%s' in:\n%s", site, out);
-    snprintf(site, sizeof site, "task 'seq_waiter' (#4) blocked at %s:%d\n", __FILE__, seq_line);
-    ck_assert_msg(strstr(out, site) != NULL, "no '%s' in:\n%s", site, out);
-    snprintf(site, sizeof site, " at %s:%d\n", __FILE__, thread_line);
-    const char *line = strstr(out, "task 'in_thread' (#2) blocked");
-    ck_assert_msg(line && strstr(line, site) == strchr(line, '\n') - strlen(site) + 1,
-                  "no '%s' ending the in_thread line of:\n%s", site, out);
+    assert_dump_site(out, "task 'cond_acquirer' (#3) blocked", acq_line);
+    assert_dump_site(out, "task 'seq_waiter' (#4) blocked", seq_line);
+    assert_dump_site(out, "task 'in_thread' (#2) blocked", thread_line);
     free(out);
 }
 END_TEST

@@ -410,19 +410,30 @@ END_TEST
 
 /* ---- What a misuse abort says --------------------------------------------- */
 
-/* Runs fn in a child process that must die of SIGABRT; returns what it
- * wrote to stderr (the caller frees it). */
-static char *abort_text(void (*fn)(void)) {
+/* The task each misuse test runs, as task 'worker' (#2) of main. */
+static tr_task_fn misuse_worker;
+
+static int spawn_worker(void *arg) {
+    tr_nursery n;
+    tr_nursery_open(&n);
+    int rc = tr_spawn(&n, misuse_worker, arg, &(tr_spawn_opts){.name = "worker"});
+    return tr_nursery_join(&n, rc);
+}
+
+/* Runs worker(arg) as 'worker' in a child process, which must die of
+ * SIGABRT; returns what it wrote to stderr (the caller frees it). */
+static char *abort_text(tr_task_fn worker, void *arg) {
     int p[2];
     ck_assert_int_eq(pipe(p), 0);
     fflush(stderr);
+    misuse_worker = worker;
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         dup2(p[1], STDERR_FILENO);
         close(p[0]);
         close(p[1]);
-        fn();
+        tr_test_run(spawn_worker, arg, NULL);
         _exit(0);
     }
     close(p[1]);
@@ -440,14 +451,19 @@ static char *abort_text(void (*fn)(void)) {
     return text;
 }
 
-/* The text names the call, the task and, when given, the site
- * (this file, line). */
-static void assert_misuse_line(const char *text, const char *head, int line) {
-    ck_assert_msg(strstr(text, head) != NULL, "no '%s' in: %s", head, text);
-    char site[sizeof __FILE__ + 32];
-    snprintf(site, sizeof site, " at %s:%d: ", __FILE__, line);
-    if (line) ck_assert_msg(strstr(text, site) != NULL, "no '%s' in: %s", site, text);
+/* worker(arg) aborts with one line naming call, the task 'worker' (#2), the
+ * site (this file, line; 0: no site of this file) and then why. */
+static void expect_misuse(tr_task_fn worker, void *arg, const char *call, int line,
+                          const char *why) {
+    char *text = abort_text(worker, arg);
+    char want[sizeof __FILE__ + 160];
+    snprintf(want, sizeof want, "ctrio: misuse in %s by task 'worker' (#2)", call);
+    ck_assert_msg(strstr(text, want) != NULL, "no '%s' in: %s", want, text);
+    snprintf(want, sizeof want, " at %s:%d: ", __FILE__, line);
+    if (line) ck_assert_msg(strstr(text, want) != NULL, "no '%s' in: %s", want, text);
     else ck_assert_msg(strstr(text, " at " __FILE__) == NULL, "a site in: %s", text);
+    ck_assert_msg(strstr(text, why) != NULL, "no '%s' in: %s", why, text);
+    free(text);
 }
 
 /* The misusing calls, each on the line its enum names (the abort happens
@@ -463,24 +479,6 @@ static int join_outer_first(void *arg) {
     return join(&outer); /* misuse: inner is still open */
 }
 
-static int spawn_one(void *arg) {
-    tr_nursery n;
-    tr_nursery_open(&n);
-    int rc = tr_spawn(&n, (tr_task_fn)arg, NULL, &(tr_spawn_opts){.name = "worker"});
-    return tr_nursery_join(&n, rc);
-}
-
-static void run_join_outer_first(void) { tr_test_run(spawn_one, (void *)join_outer_first, NULL); }
-
-START_TEST(test_misuse_names_task_and_site) {
-    char *text = abort_text(run_join_outer_first);
-    assert_misuse_line(text, "ctrio: misuse in tr_nursery_join by task 'worker' (#2)",
-                       join_line);
-    ck_assert_ptr_nonnull(strstr(text, "nurseries joined out of order"));
-    free(text);
-}
-END_TEST
-
 static int exit_outer_first(void *arg) {
     (void)arg;
     tr_cancel_scope outer, inner;
@@ -489,12 +487,15 @@ static int exit_outer_first(void *arg) {
     return leave(&outer); /* misuse: inner is still entered */
 }
 
-static void run_exit_outer_first(void) { tr_test_run(spawn_one, (void *)exit_outer_first, NULL); }
+START_TEST(test_misuse_names_task_and_site) {
+    expect_misuse(join_outer_first, NULL, "tr_nursery_join", join_line,
+                  "nurseries joined out of order");
+}
+END_TEST
 
 START_TEST(test_scope_exit_misuse_names_its_site) {
-    char *text = abort_text(run_exit_outer_first);
-    assert_misuse_line(text, "ctrio: misuse in tr_scope_exit by task 'worker' (#2)", exit_line);
-    free(text);
+    expect_misuse(exit_outer_first, NULL, "tr_scope_exit", exit_line,
+                  "scopes exited out of order");
 }
 END_TEST
 
@@ -517,15 +518,9 @@ static int join_with_scope_open(void *arg) {
     return rc ? rc : join(&n);
 }
 
-static void run_join_with_scope_open(void) {
-    tr_test_run(spawn_one, (void *)join_with_scope_open, NULL);
-}
-
 START_TEST(test_misuse_after_blocking_names_its_own_site) {
-    char *text = abort_text(run_join_with_scope_open);
-    assert_misuse_line(text, "ctrio: misuse in tr_nursery_join by task 'worker' (#2)", join_line);
-    ck_assert_ptr_nonnull(strstr(text, "scopes exited out of order"));
-    free(text);
+    expect_misuse(join_with_scope_open, NULL, "tr_nursery_join", join_line,
+                  "scopes exited out of order");
 }
 END_TEST
 
@@ -548,31 +543,17 @@ static int misuse_after_other(void *arg) {
         tr_move_on_at(&cs, TR_INF); /* misuse: cs is entered already */
         return 0;
     }
+    tr_nursery n;
+    tr_nursery_open(&n);
+    ck_assert_int_eq(tr_start_soon(&n, enter_and_sleep, NULL), 0);
     ck_assert_int_eq(tr_checkpoint(), 0); /* enter_and_sleep runs and blocks */
     tr_reschedule(tr_current_task(), 0);  /* misuse: not blocked */
     return 0;
 }
 
-static int two_tasks(void *arg) {
-    tr_nursery n;
-    tr_nursery_open(&n);
-    int rc = tr_spawn(&n, misuse_after_other, arg, &(tr_spawn_opts){.name = "worker"});
-    if (!rc) rc = tr_start_soon(&n, enter_and_sleep, NULL);
-    return tr_nursery_join(&n, rc);
-}
-
-static void run_enter_twice(void) { tr_test_run(two_tasks, (void *)1, NULL); }
-static void run_reschedule_running(void) { tr_test_run(two_tasks, NULL, NULL); }
-
 START_TEST(test_misuse_never_names_another_calls_site) {
-    char *text = abort_text(run_enter_twice);
-    assert_misuse_line(text, "ctrio: misuse in tr_scope_enter by task 'worker' (#2)", 0);
-    ck_assert_ptr_nonnull(strstr(text, "scope is already entered"));
-    free(text);
-    text = abort_text(run_reschedule_running);
-    assert_misuse_line(text, "ctrio: misuse in tr_reschedule by task 'worker' (#2)", 0);
-    ck_assert_ptr_nonnull(strstr(text, "is not blocked"));
-    free(text);
+    expect_misuse(misuse_after_other, (void *)1, "tr_scope_enter", 0, "scope is already entered");
+    expect_misuse(misuse_after_other, NULL, "tr_reschedule", 0, "is not blocked");
 }
 END_TEST
 
