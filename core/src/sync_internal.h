@@ -46,10 +46,17 @@ static inline void tr__lot_unlink(tr__lot_node *n) {
     n->lot = NULL;
 }
 
-/* Take the oldest node out of lot (NULL when empty); the caller wakes it. */
+/* Take the oldest node out of lot (NULL when empty); the caller wakes it.
+ * (tr__lot_unlink for the first node: it has no prev, and lot is known.) */
 static inline tr__lot_node *tr__lot_pop(tr__lot *lot) {
     tr__lot_node *n = lot->first;
-    if (n) tr__lot_unlink(n);
+    if (!n) return NULL;
+    tr__lot_node *next = n->next;
+    lot->first = next;
+    if (next) next->prev = NULL;
+    else lot->last = NULL;
+    lot->count--;
+    n->lot = NULL;
     return n;
 }
 
