@@ -199,6 +199,17 @@ typedef struct tr__stack {
 #define TR__CANARY 0xc7a1c7a1c7a1c7a1ull
 
 int tr__stack_get(size_t size, tr__stack *out);
+/* How far below its usual place the task struct of st's region goes: see
+ * stack.c. The largest, with the struct and the canary area above it, must
+ * leave most of the top page to the task's first frames, so that a task that
+ * blocks at once still costs one resident page. */
+#ifndef TR__STACK_COLOURS
+#define TR__STACK_COLOURS 2
+#endif
+#ifndef TR__STACK_COLOUR_BYTES
+#define TR__STACK_COLOUR_BYTES 512
+#endif
+size_t tr__stack_colour_offset(const tr__stack *st);
 void tr__stack_put(const tr__stack *s);
 void tr__stack_trim(void);
 size_t tr__stack_round(size_t size);

@@ -1,7 +1,9 @@
 /* Tasks: creation on a pooled stack, entry, exit and freeing.
  *
  * The task struct sits at the top of its own stack region (below a 64-byte
- * canary area), with copied arguments right below it: spawning costs one
+ * canary area, and 0 or 512 bytes lower in every other region so that tasks
+ * that run in turn do not share page offsets: stack.c), with copied
+ * arguments right below it: spawning costs one
  * stack region and no heap allocation. A run keeps the regions of its
  * finished tasks (of its default stack size) as spares for its next spawns,
  * which then make no call at all, and returns them to the pool when it
@@ -31,9 +33,10 @@ static size_t stack_size_for(const tr__run *r, const tr_spawn_opts *o) {
 }
 
 /* Where the struct of a region's task goes: at the top, below the 64-byte
- * canary area. The same place every time the region is used. */
+ * canary area and the region's colour offset (stack.c). The same place every
+ * time the region is used. */
 static tr_task *region_task(const tr__stack *st) {
-    uintptr_t top = (uintptr_t)(st->lo + st->size) - 64;
+    uintptr_t top = (uintptr_t)(st->lo + st->size) - 64 - tr__stack_colour_offset(st);
     return (tr_task *)ALIGN_DOWN(top - sizeof(tr_task), 64);
 }
 

@@ -369,6 +369,37 @@ START_TEST(test_spares_keep_their_size) {
 }
 END_TEST
 
+/* Tasks that run in turn must not keep their structs (and the stacks below
+ * them) at the same offset in a page, or the CPU stalls loads on the other
+ * task's stores (4K aliasing: stack.c). Tasks spawned one after the other get
+ * neighbouring regions of alternating colours. */
+#define COLOURED 8
+static int colours_main(void *arg) {
+    (void)arg;
+    tr_task *t[COLOURED] = {0};
+    tr_nursery n;
+    tr_nursery_open(&n);
+    for (int i = 0; i < COLOURED; i++) ck_assert_int_eq(tr_start_soon(&n, record_task, &t[i]), 0);
+    ck_assert_int_eq(tr_nursery_join(&n, 0), 0);
+    for (int i = 0; i < COLOURED; i++) {
+        const char *top = t[i]->stack.lo + t[i]->stack.size;
+        size_t below_top = (size_t)(top - (const char *)t[i]);
+        /* Still in the region's top page, above the canary area. */
+        ck_assert_uint_ge(below_top, 64 + sizeof(tr_task));
+        ck_assert_uint_le(below_top, 64 + sizeof(tr_task) + 63 +
+                                         (TR__STACK_COLOURS - 1) * TR__STACK_COLOUR_BYTES);
+        if (i == 0) continue;
+        uintptr_t a = (uintptr_t)t[i - 1], b = (uintptr_t)t[i];
+        ck_assert_msg((a & 4095) != (b & 4095), "tasks %d and %d share a page offset", i - 1, i);
+    }
+    return 0;
+}
+
+START_TEST(test_neighbours_differ_in_page_offset) {
+    ck_assert_int_eq(tr_test_run(colours_main, NULL, NULL), 0);
+}
+END_TEST
+
 static Suite *stack_suite(void) {
     Suite *s = suite_create("stack");
     TCase *tc = tcase_create("size");
@@ -382,6 +413,7 @@ static Suite *stack_suite(void) {
     tcase_set_timeout(tc, 10);
     tcase_add_test(tc, test_spare_region_starts_fresh);
     tcase_add_test(tc, test_spares_keep_their_size);
+    tcase_add_test(tc, test_neighbours_differ_in_page_offset);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("overflow");
