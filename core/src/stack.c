@@ -34,7 +34,8 @@
 #endif
 
 #define SLAB_BYTES ((size_t)8 << 20)    /* target size of an unguarded slab */
-#define GUARDED_REGIONS 16              /* regions per guarded slab */
+#define GUARDED_REGIONS 16              /* regions per guarded slab (even: see
+                                           tr__stack_colour_offset) */
 #define CACHE_BYTES ((size_t)32 << 20)  /* slab bytes a thread keeps between runs */
 
 typedef struct tr__slab {
@@ -226,6 +227,7 @@ static __attribute__((noinline, cold)) int pool_grow(tr__pool *p) {
     size_t ps = page_size();
     bool guarded = take_guarded(GUARDED_REGIONS);
     size_t n = guarded ? GUARDED_REGIONS : (SLAB_BYTES / p->size ? SLAB_BYTES / p->size : 1);
+    if (n > 1) n &= ~(size_t)1; /* even: the colours alternate into the next slab */
     size_t len = guarded ? ps + n * (p->size + ps) : 2 * ps + n * p->size;
     char *map = map_slab(len);
     if (map == MAP_FAILED) goto fail;
@@ -270,11 +272,12 @@ static tr__pool *pool_for(size_t size) {
  * turn then touch the same fields at addresses equal in their low 12 bits,
  * and the CPU holds back a load whose low bits match a store still on its
  * way to the cache (4K aliasing), until it knows their addresses differ:
- * about 1.4 ns of a 33.4 ns channel round trip (bench/README.md). So the
+ * about 1.5 ns of a 33.4 ns channel round trip (bench/README.md). So the
  * struct of a region of index i in its slab sits (i % TR__STACK_COLOURS) *
  * TR__STACK_COLOUR_BYTES lower: neighbours, which tasks spawned one after
- * the other get, differ. (Found by index, not address bits: guarded regions
- * are 17 pages apart.) */
+ * the other from fresh regions get, differ (spares, reused last freed first,
+ * may not). Found by index, not address bits: guarded regions are 17 pages
+ * apart. */
 size_t tr__stack_colour_offset(const tr__stack *st) {
     const tr__slab *s = st->slab;
     size_t stride = st->size + (s->guarded ? page_size() : 0);

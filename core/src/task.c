@@ -32,6 +32,11 @@ static size_t stack_size_for(const tr__run *r, const tr_spawn_opts *o) {
     return o && o->stack_size_bytes ? tr__stack_round(o->stack_size_bytes) : r->stack_size;
 }
 
+#if !TR__CTX_TRACKED /* (a ucontext_t alone spans many lines) */
+_Static_assert(64 + (TR__STACK_COLOURS - 1) * TR__STACK_COLOUR_BYTES + sizeof(tr_task) + 63 <= 2048,
+               "a task struct at its lowest must leave half the top page to the first frames");
+#endif
+
 /* Where the struct of a region's task goes: at the top, below the 64-byte
  * canary area and the region's colour offset (stack.c). The same place every
  * time the region is used. */

@@ -155,6 +155,12 @@ static int smasher(void *arg) {
     return -EIO;
 }
 
+/* Records its task, then stays parked (so its region stays in use). */
+static int parked_recorder(void *arg) {
+    *(tr_task **)arg = tr_current_task();
+    return parked(NULL);
+}
+
 static int canary_main(void *arg) {
     (void)arg;
     tr_nursery n;
@@ -169,6 +175,17 @@ static int canary_main(void *arg) {
         ck_assert_int_eq(tr_checkpoint(), 0); /* they run up to their sleep */
     }
     ck_assert_msg(canary_found, "no unguarded stack after 1M tasks");
+    /* Unguarded regions are laid out at another stride than guarded ones:
+     * tasks spawned one after the other still differ in page offset. */
+    tr_task *t[8] = {0};
+    const tr_spawn_opts small = {.stack_size_bytes = 16 * 1024};
+    for (int i = 0; i < 8; i++) ck_assert_int_eq(tr_spawn(&n, parked_recorder, &t[i], &small), 0);
+    ck_assert_int_eq(tr_checkpoint(), 0);
+    for (int i = 0; i < 8; i++) ck_assert(t[i] && t[i]->canary);
+#if TR__STACK_COLOURS > 1
+    for (int i = 1; i < 8; i++)
+        ck_assert_uint_ne((uintptr_t)t[i - 1] & 4095, (uintptr_t)t[i] & 4095);
+#endif
     ck_assert_int_eq(tr_spawn(&n, smasher, NULL,
                               &(tr_spawn_opts){.name = "smasher", .stack_size_bytes = 16 * 1024}),
                      0);
@@ -371,8 +388,9 @@ END_TEST
 
 /* Tasks that run in turn must not keep their structs (and the stacks below
  * them) at the same offset in a page, or the CPU stalls loads on the other
- * task's stores (4K aliasing: stack.c). Tasks spawned one after the other get
- * neighbouring regions of alternating colours. */
+ * task's stores (4K aliasing: stack.c). Tasks spawned one after the other
+ * from fresh regions get neighbouring regions of alternating colours. (The
+ * unguarded slabs' stride: test_canary_overwrite_aborts.) */
 #define COLOURED 8
 static int colours_main(void *arg) {
     (void)arg;
@@ -388,9 +406,11 @@ static int colours_main(void *arg) {
         ck_assert_uint_ge(below_top, 64 + sizeof(tr_task));
         ck_assert_uint_le(below_top, 64 + sizeof(tr_task) + 63 +
                                          (TR__STACK_COLOURS - 1) * TR__STACK_COLOUR_BYTES);
+#if TR__STACK_COLOURS > 1
         if (i == 0) continue;
         uintptr_t a = (uintptr_t)t[i - 1], b = (uintptr_t)t[i];
         ck_assert_msg((a & 4095) != (b & 4095), "tasks %d and %d share a page offset", i - 1, i);
+#endif
     }
     return 0;
 }
