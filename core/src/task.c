@@ -3,11 +3,10 @@
  * The task struct sits at the top of its own stack region (below a 64-byte
  * canary area, and 0 or 512 bytes lower in every other region so that tasks
  * that run in turn do not share page offsets: stack.c), with copied
- * arguments right below it: spawning costs one
- * stack region and no heap allocation. A run keeps the regions of its
- * finished tasks (of its default stack size) as spares for its next spawns,
- * which then make no call at all, and returns them to the pool when it
- * ends. */
+ * arguments right below it: spawning costs one stack region and no heap
+ * allocation. A run keeps the regions of its finished tasks (of its default
+ * stack size) as spares for its next spawns, which then make no call at all,
+ * and returns them to the pool when it ends. */
 #include "internal.h"
 #include "track.h"
 
