@@ -163,9 +163,7 @@ static int join(tr_task *t, tr__nursery *n, int body_rc) {
         /* Closed before the schedule point: a task that runs meanwhile
          * cannot spawn into it. */
         n->closed = true;
-        tr__make_runnable(r, t);
-        t->wait_site = tr__site_at; /* (put back when it runs again) */
-        tr__switch_away(r, t);
+        tr__yield(t);
     }
     t->open_nursery = n->outer;
     tr__carried_push(&t->carried, n->failures);

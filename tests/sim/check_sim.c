@@ -407,19 +407,21 @@ static int quiet_check(void *arg) {
     return tr_checkpoint_if_cancelled();
 }
 
-static int spawn_quiet_and_join(void *fn) {
+static const tr_task_fn quiet_fns[] = {quiet_return, quiet_check};
+
+static int spawn_quiet_and_join(void *fn) { /* fn: one of quiet_fns */
     tr_nursery n;
     tr_nursery_open(&n);
-    int rc = tr_spawn(&n, (tr_task_fn)fn, NULL, &(tr_spawn_opts){.name = "quiet"});
+    int rc = tr_spawn(&n, *(const tr_task_fn *)fn, NULL, &(tr_spawn_opts){.name = "quiet"});
     return tr_nursery_join(&n, rc);
 }
 
 START_TEST(test_divergence_names_only_the_steps_own_call) {
     tr__trace *a = NULL, *b = NULL;
     tr_sim_result ra, rb;
-    ck_assert_int_eq(tr__sim_run_traced(spawn_quiet_and_join, (void *)quiet_return,
+    ck_assert_int_eq(tr__sim_run_traced(spawn_quiet_and_join, (void *)&quiet_fns[0],
                                         &(tr_sim_opts){.seed = 1}, &a, &ra), 0);
-    ck_assert_int_eq(tr__sim_run_traced(spawn_quiet_and_join, (void *)quiet_check,
+    ck_assert_int_eq(tr__sim_run_traced(spawn_quiet_and_join, (void *)&quiet_fns[1],
                                         &(tr_sim_opts){.seed = 1}, &b, &rb), 0);
     char *msg = NULL;
     size_t len = 0;
